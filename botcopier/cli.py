@@ -1,0 +1,145 @@
+"""The `botcopier` command line.
+
+Run ``botcopier --help`` for the subcommands and ``botcopier COMMAND --help`` for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from botcopier import __version__
+from botcopier.config import Settings, load_settings
+from botcopier.exceptions import BotCopierError
+
+EPILOG = """\
+first steps:
+  botcopier demo                 start Kafka, create topics, round-trip an event
+  botcopier broker status        which broker runs, and where
+  botcopier broker stop          stop it (no JVM left behind)
+
+configuration: botcopier.toml (or --config FILE / $BOTCOPIER_CONFIG), overridden by
+BOTCOPIER_<SECTION>__<FIELD> variables, e.g. BOTCOPIER_BROKER__PORT=19092.
+`botcopier config show` prints the result.
+"""
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _cmd_broker(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.infra import broker
+
+    if args.action == "start":
+        broker.start_broker(settings, progress=_say, kind=args.kind)
+        return 0
+    if args.action == "stop":
+        broker.stop(settings, progress=_say)
+        return 0
+    current = broker.status(settings)
+    _say(current.describe())
+    # Like `systemctl status`: 0 running, 3 not running.
+    return 0 if current.running else 3
+
+
+def _cmd_topics(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.streams.topics import TOPICS
+
+    if args.action == "create":
+        from botcopier.streams.admin import create_topics
+
+        statuses = create_topics(settings, progress=_say)
+        created = sum(s.created for s in statuses)
+        _say(f"{created} created, {len(statuses) - created} already existed")
+        return 0
+    for spec in TOPICS:
+        config = ", ".join(f"{k}={v}" for k, v in spec.config.items())
+        _say(
+            f"{spec.full_name(settings.kafka.topic_prefix):32} key={spec.key:14} "
+            f"values={'/'.join(spec.value_schemas):16} partitions={spec.partitions} {config}"
+        )
+    return 0
+
+
+def _cmd_schemas(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.schemas import SchemaCatalogue
+
+    catalogue = SchemaCatalogue.default()
+    for schema in catalogue.versions():
+        current = catalogue.current(schema.name).fingerprint == schema.fingerprint
+        _say(
+            f"{schema.name:16} v{schema.version}  fingerprint {schema.fingerprint.hex()}"
+            f"{'  (current)' if current else ''}"
+        )
+    return 0
+
+
+def _cmd_config(settings: Settings, args: argparse.Namespace) -> int:
+    _say(json.dumps(settings.redacted(), indent=2))
+    return 0
+
+
+def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.demo import run_demo
+
+    return run_demo(settings, keep_running=args.keep_running)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="botcopier",
+        description="Watch MetaTrader 4 bots, learn to clone them, ship the clones back to MT4.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"botcopier {__version__}")
+    parser.add_argument("--config", type=Path, help="TOML settings file (default: ./botcopier.toml)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser("demo", help="run the end-to-end local demo")
+    demo.add_argument("--keep-running", action="store_true", help="leave the broker running")
+    demo.set_defaults(handler=_cmd_demo)
+
+    broker = commands.add_parser(
+        "broker", help="run the local Kafka broker",
+        description="Apache Kafka (KRaft, from Maven Central jars) on 127.0.0.1, or the Tansu "
+        "fallback when Java or Maven Central is missing.",
+    )
+    broker.add_argument("action", choices=["start", "stop", "status"])
+    broker.add_argument(
+        "--kind", choices=["auto", "kafka", "tansu"],
+        help="which broker to start (default: broker.kind from the settings, 'auto')",
+    )
+    broker.set_defaults(handler=_cmd_broker)
+
+    topics = commands.add_parser("topics", help="create or list the catalogue's topics")
+    topics.add_argument("action", choices=["create", "list"])
+    topics.set_defaults(handler=_cmd_topics)
+
+    schemas = commands.add_parser("schemas", help="list the Avro schemas and their fingerprints")
+    schemas.set_defaults(handler=_cmd_schemas)
+
+    config = commands.add_parser("config", help="show the effective settings (secrets masked)")
+    config.add_argument("action", choices=["show"])
+    config.set_defaults(handler=_cmd_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        return args.handler(settings, args)
+    except BotCopierError as exc:
+        print(f"botcopier: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""One typed, frozen settings object for every BotCopier process.
+
+Values come from, highest priority first:
+
+1. environment variables ``BOTCOPIER_<SECTION>__<FIELD>`` (e.g. ``BOTCOPIER_BROKER__PORT=19092``),
+2. a TOML file (``--config FILE``, else ``$BOTCOPIER_CONFIG``, else ``./botcopier.toml`` if present),
+3. the defaults below.
+
+Secrets are ``SecretStr`` so they never print. Environment variable names are defined here
+and nowhere else.
+
+Examples
+--------
+>>> settings = load_settings(config_file=None, environ={"BOTCOPIER_BROKER__PORT": "19092"})
+>>> settings.broker.port
+19092
+>>> settings.kafka.bootstrap()
+'127.0.0.1:19092'
+>>> settings.topic("trade-events")
+'botcopier.trade-events'
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from botcopier.exceptions import ConfigError
+
+ENV_PREFIX = "BOTCOPIER_"
+ENV_NESTED_DELIMITER = "__"
+ENV_CONFIG_FILE = "BOTCOPIER_CONFIG"
+DEFAULT_CONFIG_FILE = Path("botcopier.toml")
+
+
+def _xdg_dir(environ: Mapping[str, str], variable: str, fallback: str) -> Path:
+    base = environ.get(variable) or str(Path.home() / fallback)
+    return Path(base) / "botcopier"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PathSettings(_Section):
+    """Where BotCopier keeps state (broker log, spools) and caches (Kafka jars)."""
+
+    # Both default to the XDG locations (filled in by load_settings).
+    state_dir: Path
+    cache_dir: Path
+    # MT4's MQL4/Files folder, where the file-sync agent writes models.
+    mt4_files_dir: Path | None = None
+
+    def files_dir(self) -> Path:
+        return self.mt4_files_dir or self.state_dir / "MQL4" / "Files"
+
+
+class BrokerSettings(_Section):
+    """The local broker that `botcopier broker start` runs."""
+
+    # auto: Apache Kafka when Java 17+ and Maven Central are available, else Tansu.
+    kind: Literal["auto", "kafka", "tansu"] = "auto"
+    host: str = "127.0.0.1"
+    port: int = Field(default=9092, ge=1, le=65535)
+    controller_port: int = Field(default=9093, ge=1, le=65535)
+    # None → <state_dir>/broker
+    data_dir: Path | None = None
+    heap: str = "512m"
+    start_timeout_s: float = Field(default=90.0, gt=0)
+    stop_timeout_s: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ports_differ(self) -> BrokerSettings:
+        if self.port == self.controller_port:
+            raise ValueError("broker.port and broker.controller_port must differ")
+        return self
+
+
+class KafkaSettings(_Section):
+    """How clients reach Kafka and name topics."""
+
+    # None → the local broker's host:port from [broker].
+    bootstrap_servers: str | None = None
+    topic_prefix: str = "botcopier."
+    replication_factor: int = Field(default=1, ge=1)
+    # When set, values use the Confluent wire format through this registry instead of
+    # the Avro single-object encoding.
+    schema_registry_url: str | None = None
+    # Extra librdkafka properties merged over BotCopier's defaults.
+    client: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    # Filled from [broker] by Settings so bootstrap() needs no back-reference.
+    local_broker: str = "127.0.0.1:9092"
+
+    def bootstrap(self) -> str:
+        return self.bootstrap_servers or self.local_broker
+
+
+class BridgeSettings(_Section):
+    """The TCP door from MT4 into Kafka."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5555, ge=1, le=65535)
+    metrics_port: int = Field(default=9105, ge=0, le=65535)
+    # ea_id → token; an EA whose hello carries another token is refused.
+    tokens: dict[str, SecretStr] = Field(default_factory=dict)
+    max_frame_bytes: int = Field(default=65536, ge=1024)
+
+
+class DashboardSettings(_Section):
+    port: int = Field(default=8080, ge=1, le=65535)
+    token: SecretStr | None = None
+
+
+class Settings(_Section):
+    """Everything a BotCopier process is configured with. Build it with `load_settings`."""
+
+    paths: PathSettings
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    bridge: BridgeSettings = Field(default_factory=BridgeSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_local_broker(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        broker = data.get("broker") or {}
+        if isinstance(broker, BrokerSettings):
+            broker = broker.model_dump()
+        host = broker.get("host", BrokerSettings.model_fields["host"].default)
+        port = broker.get("port", BrokerSettings.model_fields["port"].default)
+        kafka = data.get("kafka") or {}
+        if isinstance(kafka, KafkaSettings):
+            kafka = kafka.model_dump()
+        return {**data, "kafka": {**kafka, "local_broker": f"{host}:{port}"}}
+
+
+    def broker_dir(self) -> Path:
+        return self.broker.data_dir or self.paths.state_dir / "broker"
+
+    def topic(self, name: str) -> str:
+        """Full topic name for a catalogue name, with the configured prefix."""
+        return f"{self.kafka.topic_prefix}{name}"
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as plain data, secrets masked, for `botcopier config show`."""
+        return self.model_dump(mode="json")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """BOTCOPIER_SECTION__FIELD[__KEY] variables as nested dicts."""
+    nested: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_CONFIG_FILE:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split(ENV_NESTED_DELIMITER)
+        node = nested
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"environment variable {name} conflicts with another one")
+        node[path[-1]] = value
+    return nested
+
+
+def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def resolve_config_file(
+    config_file: Path | None, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """The file to read: the explicit one, else $BOTCOPIER_CONFIG, else ./botcopier.toml."""
+    environ = os.environ if environ is None else environ
+    if config_file is not None:
+        return config_file
+    if environ.get(ENV_CONFIG_FILE):
+        return Path(environ[ENV_CONFIG_FILE])
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def load_settings(
+    config_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the file, apply environment overrides, validate, and freeze.
+
+    ``environ`` defaults to the process environment; tests pass their own mapping.
+    """
+    environ = os.environ if environ is None else environ
+    path = resolve_config_file(config_file, environ)
+    from_file = _read_toml(path) if path is not None else {}
+    defaults = {
+        "paths": {
+            "state_dir": _xdg_dir(environ, "XDG_DATA_HOME", ".local/share"),
+            "cache_dir": _xdg_dir(environ, "XDG_CACHE_HOME", ".cache"),
+        }
+    }
+    data = _deep_merge(_deep_merge(defaults, from_file), _env_overrides(environ))
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        origin = f" (from {path} and BOTCOPIER_* variables)" if path else ""
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration{origin}: {problems}") from exc

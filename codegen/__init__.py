@@ -1,0 +1,1 @@
+"""MQL4 strategy generation from model.json (not built yet: issue 7)."""

@@ -1,0 +1,1 @@
+"""What runs underneath BotCopier: the local Kafka broker and its launchers."""
