@@ -97,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"botcopier {__version__}")
-    parser.add_argument("--config", type=Path, help="TOML settings file (default: ./botcopier.toml)")
+    parser.add_argument(
+        "--config", type=Path, help="TOML settings file (default: ./botcopier.toml)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = commands.add_parser("demo", help="run the end-to-end local demo")
@@ -105,13 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_cmd_demo)
 
     broker = commands.add_parser(
-        "broker", help="run the local Kafka broker",
+        "broker",
+        help="run the local Kafka broker",
         description="Apache Kafka (KRaft, from Maven Central jars) on 127.0.0.1, or the Tansu "
         "fallback when Java or Maven Central is missing.",
     )
     broker.add_argument("action", choices=["start", "stop", "status"])
     broker.add_argument(
-        "--kind", choices=["auto", "kafka", "tansu"],
+        "--kind",
+        choices=["auto", "kafka", "tansu"],
         help="which broker to start (default: broker.kind from the settings, 'auto')",
     )
     broker.set_defaults(handler=_cmd_broker)

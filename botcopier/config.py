@@ -2,8 +2,9 @@
 
 Values come from, highest priority first:
 
-1. environment variables ``BOTCOPIER_<SECTION>__<FIELD>`` (e.g. ``BOTCOPIER_BROKER__PORT=19092``),
-2. a TOML file (``--config FILE``, else ``$BOTCOPIER_CONFIG``, else ``./botcopier.toml`` if present),
+1. environment variables ``BOTCOPIER_<SECTION>__<FIELD>``, e.g. ``BOTCOPIER_BROKER__PORT=19092``
+   (names are case-insensitive, so keys of mappings such as bridge tokens arrive lower-cased),
+2. a TOML file: ``--config FILE``, else ``$BOTCOPIER_CONFIG``, else ``./botcopier.toml``,
 3. the defaults below.
 
 Secrets are ``SecretStr`` so they never print. Environment variable names are defined here
@@ -139,7 +140,6 @@ class Settings(_Section):
         if isinstance(kafka, KafkaSettings):
             kafka = kafka.model_dump()
         return {**data, "kafka": {**kafka, "local_broker": f"{host}:{port}"}}
-
 
     def broker_dir(self) -> Path:
         return self.broker.data_dir or self.paths.state_dir / "broker"

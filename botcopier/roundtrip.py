@@ -51,7 +51,9 @@ def produce_one(
     producer.produce(topic, key=key.encode("utf-8"), value=value, on_delivery=on_delivery)
     remaining = producer.flush(timeout_s)
     if remaining or "msg" not in outcome:
-        raise RoundTripError(f"no delivery report from {settings.kafka.bootstrap()} in {timeout_s} s")
+        raise RoundTripError(
+            f"no delivery report from {settings.kafka.bootstrap()} in {timeout_s} s"
+        )
     if outcome["error"] is not None:
         raise RoundTripError(f"Kafka refused the record for {topic}: {outcome['error']}")
     msg = outcome["msg"]

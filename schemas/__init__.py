@@ -14,6 +14,7 @@ from botcopier.schemas.exceptions import (
     SchemaError,
     SchemaLoadError,
     SchemaMismatchError,
+    SchemaResolutionError,
     UnknownFingerprintError,
     UnknownSchemaError,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "SchemaError",
     "SchemaLoadError",
     "SchemaMismatchError",
+    "SchemaResolutionError",
     "SingleObjectDeserializer",
     "SingleObjectSerializer",
     "UnknownFingerprintError",

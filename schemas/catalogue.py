@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,10 @@ class AvroSchema:
     parsed: dict[str, Any] = field(repr=False)
     fingerprint: bytes
     path: Path | None = None
+
+    @cached_property
+    def field_names(self) -> frozenset[str]:
+        return frozenset(f["name"] for f in self.definition["fields"])
 
     @property
     def full_name(self) -> str:
@@ -135,6 +139,12 @@ class SchemaCatalogue:
         except KeyError:
             known = ", ".join(self.names())
             raise UnknownSchemaError(f"no schema named {name!r}; known: {known}") from None
+
+    def version(self, name: str, version: int) -> AvroSchema:
+        for schema in self._by_fingerprint.values():
+            if schema.name == name and schema.version == version:
+                return schema
+        raise UnknownSchemaError(f"no version {version} of schema {name!r} in the catalogue")
 
     def by_fingerprint(self, fp: bytes) -> AvroSchema | None:
         return self._by_fingerprint.get(fp)

@@ -69,9 +69,7 @@ class ValueCodec:
             return serializer.serialize(record, topic)
         return serializer.serialize(record)
 
-    def decode(
-        self, data: bytes, topic: str, schema_name: str | None = None
-    ) -> DecodedRecord:
+    def decode(self, data: bytes, topic: str, schema_name: str | None = None) -> DecodedRecord:
         """Decode ``data``; Confluent-framed values need ``schema_name`` to pick the reader."""
         if data[:2] == MARKER:
             decoded = self._single_reader.deserialize_named(data)

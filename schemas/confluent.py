@@ -17,8 +17,14 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+try:  # confluent-kafka talks to the registry through httpx2 when installed, else httpx
+    from httpx2 import HTTPError as RegistryTransportError
+except ImportError:  # pragma: no cover - depends on which one is installed
+    from httpx import HTTPError as RegistryTransportError
+
 from botcopier.schemas.catalogue import SchemaCatalogue
 from botcopier.schemas.exceptions import (
+    CorruptPayloadError,
     DecodeError,
     RecordValidationError,
     RegistryUnavailableError,
@@ -52,8 +58,10 @@ class ConfluentAvroSerializer:
         try:
             return self._serializer(dict(record), SerializationContext(topic, MessageField.VALUE))
         except (SerializationError, SchemaRegistryError) as exc:
-            raise RecordValidationError(f"schema registry refused {self.schema.name}: {exc}") from exc
-        except Exception as exc:  # the registry's HTTP client raises its own transport errors
+            raise RecordValidationError(
+                f"schema registry refused {self.schema.name}: {exc}"
+            ) from exc
+        except RegistryTransportError as exc:
             raise RegistryUnavailableError(f"schema registry unreachable: {exc}") from exc
 
 
@@ -76,5 +84,9 @@ class ConfluentAvroDeserializer:
             return self._deserializer(data, SerializationContext(topic, MessageField.VALUE))
         except (SerializationError, SchemaRegistryError) as exc:
             raise DecodeError(f"cannot decode {self.schema.name} from the registry: {exc}") from exc
-        except Exception as exc:  # the registry's HTTP client raises its own transport errors
+        except RegistryTransportError as exc:
             raise RegistryUnavailableError(f"schema registry unreachable: {exc}") from exc
+        except Exception as exc:  # fastavro's own errors for a malformed body
+            raise CorruptPayloadError(
+                f"corrupt Confluent-framed {self.schema.name} payload: {type(exc).__name__}: {exc}"
+            ) from exc

@@ -42,6 +42,10 @@ class CorruptPayloadError(DecodeError):
     """The header is fine but the Avro body is truncated, too long or malformed."""
 
 
+class SchemaResolutionError(DecodeError):
+    """Writer and reader versions are incompatible under Avro's resolution rules."""
+
+
 class SchemaMismatchError(DecodeError):
     """The record decoded fine but is not of the schema the reader expected."""
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
+from fastavro.read import SchemaResolutionError as FastavroResolutionError
 from fastavro.validation import ValidationError, validate
 
 from botcopier.schemas.catalogue import AvroSchema, SchemaCatalogue
@@ -33,6 +34,7 @@ from botcopier.schemas.exceptions import (
     NotSingleObjectError,
     RecordValidationError,
     SchemaMismatchError,
+    SchemaResolutionError,
     UnknownFingerprintError,
 )
 
@@ -43,6 +45,12 @@ HEADER_BYTES = len(MARKER) + FINGERPRINT_BYTES
 
 def encode_record(schema: AvroSchema, record: Mapping[str, Any]) -> bytes:
     """The bare Avro body of ``record``, validated against ``schema`` first."""
+    unknown = set(record) - schema.field_names
+    if unknown:
+        # Avro would silently drop them; a typo in a field name must not lose data.
+        raise RecordValidationError(
+            f"{schema.name} record has fields the schema does not: {', '.join(sorted(unknown))}"
+        )
     try:
         validate(record, schema.parsed, raise_errors=True, strict=True)
     except ValidationError as exc:
@@ -57,6 +65,10 @@ def decode_body(writer: AvroSchema, reader: AvroSchema, body: bytes) -> dict[str
     buffer = io.BytesIO(body)
     try:
         record = schemaless_reader(buffer, writer.parsed, reader.parsed)
+    except FastavroResolutionError as exc:
+        raise SchemaResolutionError(
+            f"{writer.name} v{writer.version} data cannot be read as v{reader.version}: {exc}"
+        ) from exc
     except Exception as exc:  # fastavro raises EOFError, ValueError, IndexError, ...
         raise CorruptPayloadError(
             f"corrupt {writer.name} v{writer.version} payload: {type(exc).__name__}: {exc}"
@@ -92,11 +104,23 @@ class SingleObjectDeserializer:
 
     With ``schema_name`` set, anything of another schema is refused with
     `SchemaMismatchError`; without it, every schema in the catalogue is accepted.
+    ``reader_version`` pins the shape records are decoded into to an older version of
+    ``schema_name`` (a consumer not yet upgraded), instead of the current one.
     """
 
-    def __init__(self, catalogue: SchemaCatalogue, schema_name: str | None = None) -> None:
+    def __init__(
+        self,
+        catalogue: SchemaCatalogue,
+        schema_name: str | None = None,
+        reader_version: int | None = None,
+    ) -> None:
         self._catalogue = catalogue
         self._expected = catalogue.current(schema_name).name if schema_name else None
+        self._pinned_reader = None
+        if reader_version is not None:
+            if schema_name is None:
+                raise ValueError("reader_version needs schema_name")
+            self._pinned_reader = catalogue.version(schema_name, reader_version)
 
     def deserialize(self, data: bytes) -> dict[str, Any]:
         return self.deserialize_named(data).record
@@ -113,6 +137,6 @@ class SingleObjectDeserializer:
             raise UnknownFingerprintError(fingerprint.hex())
         if self._expected and writer.name != self._expected:
             raise SchemaMismatchError(f"expected a {self._expected} record, got {writer.name}")
-        reader = self._catalogue.current(writer.name)
+        reader = self._pinned_reader or self._catalogue.current(writer.name)
         record = decode_body(writer, reader, data[HEADER_BYTES:])
         return DecodedRecord(writer.name, writer.version, record)

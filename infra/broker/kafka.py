@@ -86,8 +86,15 @@ class ApacheKafkaLauncher(BrokerLauncher):
         heap = self.settings.broker.heap
         return LaunchPlan(
             argv=[
-                java, f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC",
-                "-Djava.awt.headless=true", logging, *classpath, MAIN_CLASS, str(properties),
+                java,
+                f"-Xmx{heap}",
+                f"-Xms{heap}",
+                "-XX:+UseG1GC",
+                "-Djava.awt.headless=true",
+                logging,
+                *classpath,
+                MAIN_CLASS,
+                str(properties),
             ],
             version=KAFKA_VERSION,
             persistent=True,
@@ -118,7 +125,9 @@ class ApacheKafkaLauncher(BrokerLauncher):
             "message.max.bytes": str(8 * 1024 * 1024),
         }
         path = self.broker_dir / "server.properties"
-        header = "# Written by `botcopier broker start` on every start; edit botcopier.toml instead.\n"
+        header = (
+            "# Written by `botcopier broker start` on every start; edit botcopier.toml instead.\n"
+        )
         path.write_text(header + "".join(f"{k}={v}\n" for k, v in lines.items()), encoding="utf-8")
         return path
 
@@ -129,9 +138,22 @@ class ApacheKafkaLauncher(BrokerLauncher):
             return
         self.progress(f"formatting KRaft storage in {self.log_dir}")
         result = subprocess.run(
-            [java, logging, *classpath, STORAGE_TOOL_CLASS, "format",
-             "-t", new_cluster_id(), "-c", str(properties), "--ignore-formatted"],
-            capture_output=True, text=True, timeout=120, check=False,
+            [
+                java,
+                logging,
+                *classpath,
+                STORAGE_TOOL_CLASS,
+                "format",
+                "-t",
+                new_cluster_id(),
+                "-c",
+                str(properties),
+                "--ignore-formatted",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         if result.returncode != 0:
             tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-10:])

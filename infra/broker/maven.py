@@ -72,7 +72,9 @@ def ensure_kafka_jars(cache_dir: Path, kafka_version: str, progress: Progress) -
         return target
     mvn = shutil.which("mvn")
     if mvn is None:
-        raise BrokerUnavailableError("Maven ('mvn') is not on PATH, so the Kafka jars cannot be fetched")
+        raise BrokerUnavailableError(
+            "Maven ('mvn') is not on PATH, so the Kafka jars cannot be fetched"
+        )
     expected = read_lock_file(kafka_resource("jars.sha256"))
     cache_dir.mkdir(parents=True, exist_ok=True)
     progress(
@@ -84,9 +86,15 @@ def ensure_kafka_jars(cache_dir: Path, kafka_version: str, progress: Progress) -
         shutil.copy(kafka_resource("pom.xml"), work_dir / "pom.xml")
         jars_dir = work_dir / "jars"
         command = [
-            mvn, "-B", "-q", "--strict-checksums", "-f", str(work_dir / "pom.xml"),
+            mvn,
+            "-B",
+            "-q",
+            "--strict-checksums",
+            "-f",
+            str(work_dir / "pom.xml"),
             "dependency:copy-dependencies",
-            f"-DoutputDirectory={jars_dir}", "-DincludeScope=runtime",
+            f"-DoutputDirectory={jars_dir}",
+            "-DincludeScope=runtime",
         ]
         try:
             result = subprocess.run(

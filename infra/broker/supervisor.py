@@ -44,7 +44,9 @@ class BrokerState:
     cmdline_marker: str
 
     def describe(self) -> str:
-        persistence = "log kept on disk" if self.persistent else "memory-only: a restart loses the log"
+        persistence = (
+            "log kept on disk" if self.persistent else "memory-only: a restart loses the log"
+        )
         return (
             f"{self.display_name} on {self.bootstrap} (pid {self.pid}; {persistence})\n"
             f"  data: {self.broker_dir}\n  log:  {self.log_file}"
@@ -145,15 +147,25 @@ def start(settings: Settings, launcher: BrokerLauncher, progress: Progress) -> B
     progress(f"starting {launcher.display_name} on {host}:{port}")
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            plan.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            cwd=broker_dir, start_new_session=True,
+            plan.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=broker_dir,
+            start_new_session=True,
         )
     _children[process.pid] = process
     state = BrokerState(
-        kind=launcher.kind, display_name=launcher.display_name, version=plan.version,
-        pid=process.pid, create_time=psutil.Process(process.pid).create_time(),
-        bootstrap=f"{host}:{port}", broker_dir=str(broker_dir), log_file=str(log_path),
-        persistent=plan.persistent, cmdline_marker=plan.cmdline_marker,
+        kind=launcher.kind,
+        display_name=launcher.display_name,
+        version=plan.version,
+        pid=process.pid,
+        create_time=psutil.Process(process.pid).create_time(),
+        bootstrap=f"{host}:{port}",
+        broker_dir=str(broker_dir),
+        log_file=str(log_path),
+        persistent=plan.persistent,
+        cmdline_marker=plan.cmdline_marker,
     )
     _write_state(settings, state)
     try:

@@ -38,8 +38,16 @@ class TansuLauncher(BrokerLauncher):
         url = f"tcp://{self.settings.broker.host}:{self.settings.broker.port}"
         return LaunchPlan(
             argv=[
-                binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-                "--storage-engine", "memory://tansu/", "--cluster-id", "botcopier",
+                binary,
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+                "--cluster-id",
+                "botcopier",
             ],
             version=version,
             persistent=False,

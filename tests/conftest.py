@@ -1,0 +1,101 @@
+"""Shared fixtures: one real broker per test session, started by the project's own launcher.
+
+Set ``BOTCOPIER_TEST_BOOTSTRAP=host:port`` to run against a broker that is already up
+instead, and ``BOTCOPIER_TEST_BROKER_KIND=tansu`` to test on the fallback broker.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from botcopier.config import Settings, load_settings
+from botcopier.infra.broker import start_broker, stop
+from botcopier.streams.admin import create_topics
+
+ENV_BOOTSTRAP = "BOTCOPIER_TEST_BOOTSTRAP"
+ENV_KIND = "BOTCOPIER_TEST_BROKER_KIND"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_settings(state_dir: Path, **overrides: str) -> Settings:
+    """Settings for a test: own state dir, the user's real jar cache, given overrides.
+
+    ``overrides`` are BOTCOPIER_* variable names without the prefix, e.g. BROKER__PORT.
+    """
+    environ = {
+        "BOTCOPIER_PATHS__STATE_DIR": str(state_dir),
+        **{f"BOTCOPIER_{key}": value for key, value in overrides.items()},
+    }
+    for inherited in ("HOME", "XDG_CACHE_HOME"):
+        if inherited in os.environ:
+            environ[inherited] = os.environ[inherited]
+    return load_settings(config_file=None, environ=environ)
+
+
+def broker_overrides(kind: str) -> dict[str, str]:
+    return {
+        "BROKER__KIND": kind,
+        "BROKER__PORT": str(free_port()),
+        "BROKER__CONTROLLER_PORT": str(free_port()),
+        "KAFKA__TOPIC_PREFIX": f"test-{uuid.uuid4().hex[:8]}.",
+    }
+
+
+@dataclass(frozen=True)
+class TestBroker:
+    settings: Settings
+    description: str
+
+
+def _say(line: str) -> None:
+    print(f"[broker] {line}", flush=True)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBroker]:
+    """A running broker with the catalogue's topics created under a random prefix."""
+    state_dir = tmp_path_factory.mktemp("broker-state")
+    given = os.environ.get(ENV_BOOTSTRAP)
+    if given:
+        settings = make_settings(
+            state_dir,
+            KAFKA__BOOTSTRAP_SERVERS=given,
+            KAFKA__TOPIC_PREFIX=f"test-{uuid.uuid4().hex[:8]}.",
+        )
+        create_topics(settings)
+        yield TestBroker(settings, f"external broker at {given}")
+        return
+    kind = os.environ.get(ENV_KIND, "kafka")
+    settings = make_settings(state_dir, **broker_overrides(kind))
+    state = start_broker(settings, progress=_say)
+    try:
+        create_topics(settings)
+        yield TestBroker(settings, state.display_name)
+    finally:
+        stop(settings, progress=_say)
+
+
+@pytest.fixture
+def new_topic(kafka_broker: TestBroker) -> Callable[..., str]:
+    """Factory: create a fresh, uniquely named topic and return its name."""
+    admin = AdminClient({"bootstrap.servers": kafka_broker.settings.kafka.bootstrap()})
+
+    def create(partitions: int = 1) -> str:
+        name = f"{kafka_broker.settings.kafka.topic_prefix}t-{uuid.uuid4().hex}"
+        admin.create_topics([NewTopic(name, partitions, 1)])[name].result(timeout=30)
+        return name
+
+    return create
