@@ -37,6 +37,13 @@ def _cmd_broker(settings: Settings, args: argparse.Namespace) -> int:
     if args.action == "start":
         broker.start_broker(settings, progress=_say, kind=args.kind)
         return 0
+    if args.action == "fetch":
+        from botcopier.infra.broker.kafka import KAFKA_VERSION
+        from botcopier.infra.broker.maven import ensure_kafka_jars
+
+        jars = ensure_kafka_jars(settings.paths.cache_dir, KAFKA_VERSION, _say)
+        _say(f"Apache Kafka {KAFKA_VERSION} jars ready in {jars}")
+        return 0
     if args.action == "stop":
         broker.stop(settings, progress=_say)
         return 0
@@ -112,7 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Apache Kafka (KRaft, from Maven Central jars) on 127.0.0.1, or the Tansu "
         "fallback when Java or Maven Central is missing.",
     )
-    broker.add_argument("action", choices=["start", "stop", "status"])
+    broker.add_argument(
+        "action",
+        choices=["start", "stop", "status", "fetch"],
+        help="fetch: download and verify the Kafka jars only (done by start when needed)",
+    )
     broker.add_argument(
         "--kind",
         choices=["auto", "kafka", "tansu"],

@@ -1,0 +1,74 @@
+"""The `botcopier` command as a newcomer runs it (a real subprocess, no broker needed)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run_cli(*args, env=None, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "botcopier.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        check=False,
+    )
+
+
+def test_help_lists_every_subcommand_and_first_steps():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for word in ("demo", "broker", "topics", "schemas", "config", "first steps"):
+        assert word in result.stdout
+
+
+@pytest.mark.parametrize("command", ["broker", "topics", "demo", "config"])
+def test_each_subcommand_has_help(command):
+    result = run_cli(command, "--help")
+    assert result.returncode == 0
+    assert "usage: botcopier" in result.stdout
+
+
+def test_broker_status_without_a_broker_exits_3(tmp_path):
+    result = run_cli("broker", "status", env={"BOTCOPIER_PATHS__STATE_DIR": str(tmp_path)})
+    assert result.returncode == 3
+    assert "no broker started by botcopier is running" in result.stdout
+
+
+def test_config_show_reads_the_file_and_masks_secrets(tmp_path):
+    (tmp_path / "botcopier.toml").write_text(
+        '[kafka]\ntopic_prefix = "desk1."\n[bridge.tokens]\nea1 = "s3cret-token"\n'
+    )
+    result = run_cli("config", "show", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["kafka"]["topic_prefix"] == "desk1."
+    assert shown["bridge"]["tokens"]["ea1"] == "**********"
+    assert "s3cret-token" not in result.stdout
+
+
+def test_bad_configuration_is_one_clear_line_and_exit_2(tmp_path):
+    result = run_cli("config", "show", env={"BOTCOPIER_BROKER__PORT": "99999"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("botcopier: error: invalid configuration")
+    assert "broker.port" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_schemas_lists_every_schema_with_its_fingerprint():
+    result = run_cli("schemas")
+    assert result.returncode == 0
+    assert result.stdout.count("(current)") == 10
+    assert "TradeEvent" in result.stdout
+
+
+def test_topics_list_shows_prefix_and_compaction():
+    result = run_cli("topics", "list", env={"BOTCOPIER_KAFKA__TOPIC_PREFIX": "desk2."})
+    assert result.returncode == 0
+    models = next(line for line in result.stdout.splitlines() if "desk2.models" in line)
+    assert "cleanup.policy=compact" in models
