@@ -6,14 +6,15 @@ anything except the few properties the delivery guarantees depend on.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from botcopier.config import Settings
 
-_COMMON: dict[str, Any] = {
-    # Log through Python's logging, not stderr, so services keep structured logs.
-    "log_level": 3,
-}
+# librdkafka logs go through Python's logging (not straight to stderr) so services keep one
+# log stream; level 4 (warning) drops the connection chatter.
+_KAFKA_LOGGER = logging.getLogger("botcopier.kafka")
+_COMMON: dict[str, Any] = {"logger": _KAFKA_LOGGER, "log_level": 4}
 
 _PRODUCER_DEFAULTS: dict[str, Any] = {
     "compression.type": "lz4",
