@@ -7,51 +7,17 @@ instead, and ``BOTCOPIER_TEST_BROKER_KIND=tansu`` to test on the fallback broker
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from botcopier.config import Settings, load_settings
+from botcopier.config import Settings
 from botcopier.infra.broker import start_broker, stop
 from botcopier.streams.admin import create_topics
-
-ENV_BOOTSTRAP = "BOTCOPIER_TEST_BOOTSTRAP"
-ENV_KIND = "BOTCOPIER_TEST_BROKER_KIND"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def make_settings(state_dir: Path, **overrides: str) -> Settings:
-    """Settings for a test: own state dir, the user's real jar cache, given overrides.
-
-    ``overrides`` are BOTCOPIER_* variable names without the prefix, e.g. BROKER__PORT.
-    """
-    environ = {
-        "BOTCOPIER_PATHS__STATE_DIR": str(state_dir),
-        **{f"BOTCOPIER_{key}": value for key, value in overrides.items()},
-    }
-    for inherited in ("HOME", "XDG_CACHE_HOME"):
-        if inherited in os.environ:
-            environ[inherited] = os.environ[inherited]
-    return load_settings(config_file=None, environ=environ)
-
-
-def broker_overrides(kind: str) -> dict[str, str]:
-    return {
-        "BROKER__KIND": kind,
-        "BROKER__PORT": str(free_port()),
-        "BROKER__CONTROLLER_PORT": str(free_port()),
-        "KAFKA__TOPIC_PREFIX": f"test-{uuid.uuid4().hex[:8]}.",
-    }
+from tests.helpers import ENV_BOOTSTRAP, ENV_KIND, broker_overrides, make_settings
 
 
 @dataclass(frozen=True)

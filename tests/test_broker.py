@@ -21,7 +21,7 @@ from botcopier.schemas.catalogue import schema_directory
 from botcopier.schemas.codec import ValueCodec
 from botcopier.streams.admin import create_topics
 from botcopier.streams.topics import TOPICS, topic_for_schema
-from tests.conftest import ENV_BOOTSTRAP, ENV_KIND, broker_overrides, make_settings
+from tests.helpers import ENV_BOOTSTRAP, ENV_KIND, broker_overrides, make_settings
 
 pytestmark = pytest.mark.broker
 CATALOGUE = SchemaCatalogue.default()

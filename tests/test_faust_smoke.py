@@ -16,7 +16,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer
 
+from tests.helpers import free_port
+
 if TYPE_CHECKING:
     # Only for annotations: importing conftest at run time would register its fixtures twice.
     from tests.conftest import TestBroker
@@ -38,12 +39,6 @@ BOTS = ("alpha", "beta", "gamma")
 # The worker needs several seconds to start, create its topics and join its group.
 DEADLINE_S = 90.0
 LOG_TAIL_LINES = 80
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _expected(trades: list[tuple[str, int]]) -> dict[str, tuple[int, int]]:
@@ -68,7 +63,7 @@ def _start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes
                 "info",
                 "--without-web",
                 "--web-port",
-                str(_free_port()),
+                str(free_port()),
             ],
             cwd=TESTS_DIR,
             env=env,
@@ -104,7 +99,8 @@ def _fold_output(seen: dict[str, Any], key: bytes, value: bytes) -> None:
 
 
 def _fold_changelog(seen: dict[str, Any], key: bytes, value: bytes) -> None:
-    seen[key.decode()] = json.loads(value)
+    # Tables serialize their keys as JSON unless told otherwise, unlike the raw topic keys.
+    seen[json.loads(key)] = json.loads(value)
 
 
 def _read_until(

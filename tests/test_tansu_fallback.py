@@ -9,7 +9,7 @@ from botcopier.roundtrip import produce_one, read_at
 from botcopier.samples import sample_trade_event
 from botcopier.schemas.codec import ValueCodec
 from botcopier.streams.admin import create_topics
-from tests.conftest import broker_overrides, make_settings
+from tests.helpers import broker_overrides, make_settings
 
 pytestmark = pytest.mark.broker
 
