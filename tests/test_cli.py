@@ -72,3 +72,23 @@ def test_topics_list_shows_prefix_and_compaction():
     assert result.returncode == 0
     models = next(line for line in result.stdout.splitlines() if "desk2.models" in line)
     assert "cleanup.policy=compact" in models
+
+
+@pytest.mark.broker
+def test_demo_runs_end_to_end_and_leaves_no_broker(tmp_path):
+    from tests.helpers import broker_overrides
+
+    env = {
+        "BOTCOPIER_PATHS__STATE_DIR": str(tmp_path),
+        **{f"BOTCOPIER_{k}": v for k, v in broker_overrides("kafka").items()},
+    }
+    result = run_cli("demo", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "ready: Apache Kafka 3.9.1 (KRaft)" in out
+    assert out.count("created ") == 9
+    assert "consumed and decoded TradeEvent v1: OPEN BUY 0.1 EURUSD" in out
+    assert "decoded record equals the one sent: True" in out
+    assert out.rstrip().endswith("stopped")
+    status = run_cli("broker", "status", env=env)
+    assert status.returncode == 3

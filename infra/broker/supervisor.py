@@ -25,6 +25,7 @@ from botcopier.infra.broker.exceptions import BrokerError, BrokerStartError
 STATE_FILE = "broker.json"
 LOG_FILE = "broker.log"
 _POLL_S = 0.25
+_KILL_WAIT_S = 10.0
 
 # Popen objects of brokers this process started, so stop() can reap them (no zombies).
 _children: dict[int, subprocess.Popen] = {}
@@ -219,22 +220,24 @@ def stop(settings: Settings, progress: Progress) -> bool:
         return False
     progress(f"stopping {state.display_name} (pid {state.pid})")
     _signal_group(state.pid, signal.SIGTERM)
-    deadline = time.monotonic() + settings.broker.stop_timeout_s
-    while time.monotonic() < deadline and _group_alive(state):
-        _reap(state.pid)
-        time.sleep(_POLL_S)
-    if _group_alive(state):
+    if not _wait_until_gone(state, settings.broker.stop_timeout_s):
         progress(f"  still running after {settings.broker.stop_timeout_s:.0f} s: killing it")
         _signal_group(state.pid, signal.SIGKILL)
-        kill_deadline = time.monotonic() + 10.0
-        while time.monotonic() < kill_deadline and _group_alive(state):
-            _reap(state.pid)
-            time.sleep(_POLL_S)
-    _reap(state.pid)
-    if _group_alive(state):
-        raise BrokerError(f"broker process group {state.pid} survived SIGKILL")
+        if not _wait_until_gone(state, _KILL_WAIT_S):
+            raise BrokerError(f"broker process group {state.pid} survived SIGKILL")
     _state_path(settings).unlink(missing_ok=True)
     progress("stopped")
+    return True
+
+
+def _wait_until_gone(state: BrokerState, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while _group_alive(state):
+        _reap(state.pid)
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(_POLL_S)
+    _reap(state.pid)
     return True
 
 
