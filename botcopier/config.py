@@ -15,7 +15,7 @@ Examples
 >>> settings = load_settings(config_file=None, environ={"BOTCOPIER_BROKER__PORT": "19092"})
 >>> settings.broker.port
 19092
->>> settings.kafka.bootstrap()
+>>> settings.bootstrap_servers()
 '127.0.0.1:19092'
 >>> settings.topic("trade-events")
 'botcopier.trade-events'
@@ -94,11 +94,6 @@ class KafkaSettings(_Section):
     schema_registry_url: str | None = None
     # Extra librdkafka properties merged over BotCopier's defaults.
     client: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    # Filled from [broker] by Settings so bootstrap() needs no back-reference.
-    local_broker: str = "127.0.0.1:9092"
-
-    def bootstrap(self) -> str:
-        return self.bootstrap_servers or self.local_broker
 
 
 class BridgeSettings(_Section):
@@ -126,20 +121,9 @@ class Settings(_Section):
     bridge: BridgeSettings = Field(default_factory=BridgeSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _derive_local_broker(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        broker = data.get("broker") or {}
-        if isinstance(broker, BrokerSettings):
-            broker = broker.model_dump()
-        host = broker.get("host", BrokerSettings.model_fields["host"].default)
-        port = broker.get("port", BrokerSettings.model_fields["port"].default)
-        kafka = data.get("kafka") or {}
-        if isinstance(kafka, KafkaSettings):
-            kafka = kafka.model_dump()
-        return {**data, "kafka": {**kafka, "local_broker": f"{host}:{port}"}}
+    def bootstrap_servers(self) -> str:
+        """Where clients connect: kafka.bootstrap_servers, else the local broker."""
+        return self.kafka.bootstrap_servers or f"{self.broker.host}:{self.broker.port}"
 
     def broker_dir(self) -> Path:
         return self.broker.data_dir or self.paths.state_dir / "broker"

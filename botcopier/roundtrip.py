@@ -52,7 +52,7 @@ def produce_one(
     remaining = producer.flush(timeout_s)
     if remaining or "msg" not in outcome:
         raise RoundTripError(
-            f"no delivery report from {settings.kafka.bootstrap()} in {timeout_s} s"
+            f"no delivery report from {settings.bootstrap_servers()} in {timeout_s} s"
         )
     if outcome["error"] is not None:
         raise RoundTripError(f"Kafka refused the record for {topic}: {outcome['error']}")

@@ -38,7 +38,7 @@ def create_topics(
         existing = admin.list_topics(timeout=timeout_s).topics
     except KafkaException as exc:
         raise TopicAdminError(
-            f"cannot reach Kafka at {settings.kafka.bootstrap()} to list topics: {exc}"
+            f"cannot reach Kafka at {settings.bootstrap_servers()} to list topics: {exc}"
         ) from exc
 
     wanted = {spec.full_name(prefix): spec for spec in specs}

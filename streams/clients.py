@@ -34,7 +34,7 @@ _CONSUMER_DEFAULTS: dict[str, Any] = {
 
 
 def _base(settings: Settings) -> dict[str, Any]:
-    return {"bootstrap.servers": settings.kafka.bootstrap(), **_COMMON}
+    return {"bootstrap.servers": settings.bootstrap_servers(), **_COMMON}
 
 
 def admin_config(settings: Settings) -> dict[str, Any]:

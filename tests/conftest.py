@@ -57,7 +57,7 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBroke
 @pytest.fixture
 def new_topic(kafka_broker: TestBroker) -> Callable[..., str]:
     """Factory: create a fresh, uniquely named topic and return its name."""
-    admin = AdminClient({"bootstrap.servers": kafka_broker.settings.kafka.bootstrap()})
+    admin = AdminClient({"bootstrap.servers": kafka_broker.settings.bootstrap_servers()})
 
     def create(partitions: int = 1) -> str:
         name = f"{kafka_broker.settings.kafka.topic_prefix}t-{uuid.uuid4().hex}"

@@ -62,7 +62,7 @@ def test_create_topics_is_idempotent_and_applies_the_catalogue(kafka_broker):
     settings = kafka_broker.settings
     again = create_topics(settings)
     assert [s.created for s in again] == [False] * len(TOPICS)
-    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap()})
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers()})
     metadata = admin.list_topics(timeout=10).topics
     for spec in TOPICS:
         assert len(metadata[spec.full_name(settings.kafka.topic_prefix)].partitions) == (
@@ -102,7 +102,7 @@ def test_single_object_message_decodes_with_only_the_schemas_folder(kafka_broker
         settings, codec, settings.topic("trade-events"), "TradeEvent", record, key="123456:777"
     )
     consumer = Consumer(
-        {"bootstrap.servers": settings.kafka.bootstrap(), "group.id": "standalone-reader"}
+        {"bootstrap.servers": settings.bootstrap_servers(), "group.id": "standalone-reader"}
     )
     consumer.assign([TopicPartition(delivered.topic, delivered.partition, delivered.offset)])
     try:

@@ -13,7 +13,7 @@ def test_defaults_use_xdg_dirs_and_local_broker(tmp_path):
     assert settings.paths.state_dir == tmp_path / "data" / "botcopier"
     assert settings.paths.cache_dir == tmp_path / "cache" / "botcopier"
     assert settings.broker_dir() == tmp_path / "data" / "botcopier" / "broker"
-    assert settings.kafka.bootstrap() == "127.0.0.1:9092"
+    assert settings.bootstrap_servers() == "127.0.0.1:9092"
 
 
 def test_environment_overrides_file(tmp_path):
@@ -26,13 +26,13 @@ def test_environment_overrides_file(tmp_path):
     assert settings.broker.port == 29092  # env wins
     assert settings.broker.host == "127.0.0.2"  # file kept where env is silent
     assert settings.kafka.topic_prefix == "file."
-    assert settings.kafka.bootstrap() == "127.0.0.2:29092"
+    assert settings.bootstrap_servers() == "127.0.0.2:29092"
     assert settings.topic("models") == "file.models"
 
 
 def test_explicit_bootstrap_servers_beat_the_local_broker():
     settings = load_settings(environ={"BOTCOPIER_KAFKA__BOOTSTRAP_SERVERS": "k1:9092,k2:9092"})
-    assert settings.kafka.bootstrap() == "k1:9092,k2:9092"
+    assert settings.bootstrap_servers() == "k1:9092,k2:9092"
 
 
 def test_config_file_from_environment_variable(tmp_path):

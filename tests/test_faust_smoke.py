@@ -128,7 +128,7 @@ def _read_until(
 def test_faust_agent_and_table_count_per_key(
     kafka_broker: TestBroker, new_topic: Callable[..., str], tmp_path: Path
 ) -> None:
-    bootstrap = kafka_broker.settings.kafka.bootstrap()
+    bootstrap = kafka_broker.settings.bootstrap_servers()
     input_topic, output_topic = new_topic(), new_topic()
     app_id = f"faust-smoke-{uuid.uuid4().hex[:12]}"
     log_path = tmp_path / "faust-worker.log"
