@@ -105,6 +105,12 @@ class BridgeSettings(_Section):
     # ea_id → token; an EA whose hello carries another token is refused.
     tokens: dict[str, SecretStr] = Field(default_factory=dict)
     max_frame_bytes: int = Field(default=65536, ge=1024)
+    # Frames read but not yet confirmed by Kafka, per connection; past it the bridge stops
+    # reading, so a slow broker slows the EA instead of filling memory.
+    max_in_flight: int = Field(default=1000, ge=1)
+    heartbeat_s: float = Field(default=15.0, gt=0)
+    # Accept EAs with no entry in `tokens` (any token). Only for local experiments.
+    allow_unknown_eas: bool = False
 
 
 class DashboardSettings(_Section):

@@ -41,3 +41,35 @@ def broker_overrides(kind: str) -> dict[str, str]:
         "BROKER__CONTROLLER_PORT": str(free_port()),
         "KAFKA__TOPIC_PREFIX": f"test-{uuid.uuid4().hex[:8]}.",
     }
+
+
+def with_bridge(settings: Settings, **bridge: object) -> Settings:
+    """A copy of ``settings`` whose [bridge] section has ``bridge`` applied."""
+    return settings.model_copy(update={"bridge": settings.bridge.model_copy(update=bridge)})
+
+
+def consume_topic(settings: Settings, topic: str, until: int, timeout_s: float = 60.0) -> list:
+    """Read ``topic`` from the beginning until ``until`` messages or the timeout."""
+    import time
+
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers(),
+            "group.id": f"test-reader-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    messages = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(messages) < until and time.monotonic() < deadline:
+            for msg in consumer.consume(num_messages=10_000, timeout=0.5):
+                if not msg.error():
+                    messages.append(msg)
+    finally:
+        consumer.close()
+    return messages
