@@ -91,6 +91,30 @@ def _cmd_config(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bridge(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.bridge.runner import run_bridge
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if overrides:
+        bridge = settings.bridge.model_copy(update=overrides)
+        settings = settings.model_copy(update={"bridge": bridge})
+    return run_bridge(settings)
+
+
+def _cmd_tail(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.streams.tail import tail
+
+    tail(
+        settings,
+        args.topic,
+        emit=_say,
+        from_beginning=not args.latest,
+        max_messages=args.max,
+        idle_timeout_s=args.idle_timeout,
+    )
+    return 0
+
+
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from botcopier.demo import run_demo
 
@@ -135,6 +159,25 @@ def build_parser() -> argparse.ArgumentParser:
     topics = commands.add_parser("topics", help="create or list the catalogue's topics")
     topics.add_argument("action", choices=["create", "list"])
     topics.set_defaults(handler=_cmd_topics)
+
+    bridge = commands.add_parser(
+        "bridge",
+        help="run the TCP bridge from MT4 EAs into Kafka",
+        description="Accepts EA connections (protocol: bridge/PROTOCOL.md), publishes their "
+        "events to Kafka and acks them. Stops gracefully on SIGTERM/SIGINT.",
+    )
+    bridge.add_argument("--host", help="listen address (default: bridge.host)")
+    bridge.add_argument("--port", type=int, help="listen port (default: bridge.port)")
+    bridge.set_defaults(handler=_cmd_bridge)
+
+    tail = commands.add_parser("tail", help="print a topic's records as readable lines")
+    tail.add_argument("topic", help="catalogue name, e.g. trade-events")
+    tail.add_argument("--latest", action="store_true", help="only new records")
+    tail.add_argument("--max", type=int, help="stop after this many records")
+    tail.add_argument(
+        "--idle-timeout", type=float, help="stop after this many seconds without a record"
+    )
+    tail.set_defaults(handler=_cmd_tail)
 
     schemas = commands.add_parser("schemas", help="list the Avro schemas and their fingerprints")
     schemas.set_defaults(handler=_cmd_schemas)

@@ -71,6 +71,11 @@ def readable_seq(body: dict[str, Any]) -> int | None:
     return None
 
 
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON (RFC 8259); a price of NaN must not reach the trainers.
+    raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
+
+
 def parse_line(line: bytes, max_frame_bytes: int) -> Frame:
     """One line (with or without its newline) as a Frame, or a FrameError saying why not."""
     if len(line) > max_frame_bytes:
@@ -81,7 +86,7 @@ def parse_line(line: bytes, max_frame_bytes: int) -> Frame:
     except UnicodeDecodeError as exc:
         raise FrameError("invalid_utf8", f"frame is not valid UTF-8: {exc.reason}") from exc
     try:
-        body = json.loads(text)
+        body = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise FrameError(
             "invalid_json", f"frame is not valid JSON: {exc.msg} at {exc.pos}"

@@ -65,3 +65,13 @@ def new_topic(kafka_broker: TestBroker) -> Callable[..., str]:
         return name
 
     return create
+
+
+@pytest.fixture
+def fresh_settings(kafka_broker: TestBroker) -> Settings:
+    """Session broker, but a topic prefix (and so every catalogue topic) of this test's own."""
+    settings = kafka_broker.settings
+    kafka = settings.kafka.model_copy(update={"topic_prefix": f"t{uuid.uuid4().hex[:10]}."})
+    settings = settings.model_copy(update={"kafka": kafka})
+    create_topics(settings)
+    return settings
