@@ -96,7 +96,9 @@ def parse_line(line: bytes, max_frame_bytes: int) -> Frame:
     if not isinstance(body, dict):
         raise FrameError("not_an_object", f"frame is a JSON {type(body).__name__}, not an object")
     frame_type = body.get("type")
-    if frame_type not in EVENT_KINDS and frame_type not in CONTROL_TYPES:
+    if not isinstance(frame_type, str) or (
+        frame_type not in EVENT_KINDS and frame_type not in CONTROL_TYPES
+    ):
         raise FrameError(
             "unknown_type",
             f"unknown frame type {frame_type!r}; expected one of "

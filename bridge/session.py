@@ -226,7 +226,11 @@ class EaSession:
                 continue
             if line is None:
                 return
-            await self._handle_line(line, max_bytes)
+            try:
+                await self._handle_line(line, max_bytes)
+            except Exception:  # a bug here must cost one frame, not the EA's connection
+                log.exception("frame handling failed", extra={"ea_id": self.ea_id})
+                await self._reject(FrameError("internal", "the bridge failed on this frame"), line)
             transport = self.writer.transport
             if transport.get_write_buffer_size() > _WRITE_BUFFER_LIMIT:
                 await self.writer.drain()

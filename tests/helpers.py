@@ -49,7 +49,8 @@ def with_bridge(settings: Settings, **bridge: object) -> Settings:
 
 
 def consume_topic(settings: Settings, topic: str, until: int, timeout_s: float = 60.0) -> list:
-    """Read ``topic`` from the beginning until ``until`` messages or the timeout."""
+    """Read ``topic`` from the beginning: at least ``until`` messages (or until the timeout),
+    then whatever else arrives before the topic has been quiet for a second."""
     import time
 
     from confluent_kafka import Consumer
@@ -66,10 +67,11 @@ def consume_topic(settings: Settings, topic: str, until: int, timeout_s: float =
     messages = []
     deadline = time.monotonic() + timeout_s
     try:
-        while len(messages) < until and time.monotonic() < deadline:
-            for msg in consumer.consume(num_messages=10_000, timeout=0.5):
-                if not msg.error():
-                    messages.append(msg)
+        while time.monotonic() < deadline:
+            batch = consumer.consume(num_messages=10_000, timeout=1.0)
+            messages.extend(msg for msg in batch if not msg.error())
+            if not batch and len(messages) >= until:
+                break
     finally:
         consumer.close()
     return messages
