@@ -29,6 +29,7 @@ import os
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +57,14 @@ class EaClient:
         spool_dir: str | Path,
         schema_version: int = 1,
         max_unacked: int = 5000,
+        on_acked: Callable[[int], None] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.ea_id, self.account, self._token = ea_id, account, token
         self.schema_version = schema_version
         self.max_unacked = max_unacked
+        # Called with each newly acked seq (for latency measurement).
+        self.on_acked = on_acked
         spool_dir = Path(spool_dir)
         spool_dir.mkdir(parents=True, exist_ok=True)
         self._spool_path = spool_dir / f"{ea_id}.spool"
@@ -255,7 +259,10 @@ class EaClient:
     def _on_ack(self, seq: int) -> None:
         self.acked_seq = max(self.acked_seq, seq)
         while self._unacked and self._unacked[0][0] <= seq:
-            self._acked_bytes += len(self._unacked.popleft()[1])
+            acked_seq, line = self._unacked.popleft()
+            self._acked_bytes += len(line)
+            if self.on_acked is not None:
+                self.on_acked(acked_seq)
         if self._acked_bytes > _COMPACT_BYTES or (not self._unacked and self._acked_bytes):
             self._compact()
         self._progress.set()

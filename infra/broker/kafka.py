@@ -45,8 +45,18 @@ def java_major_version(java: str) -> int | None:
 
 
 def new_cluster_id() -> str:
-    """Kafka's Uuid text form: 16 random bytes, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+    """Kafka's Uuid text form: 16 random bytes, URL-safe base64 without padding.
+
+    An id starting with '-' would be read as an option by the storage tool's argument
+    parser, so (like Kafka's own generator) such ids are drawn again.
+
+    >>> all(not new_cluster_id().startswith("-") for _ in range(500))
+    True
+    """
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+        if not text.startswith("-"):
+            return text
 
 
 class ApacheKafkaLauncher(BrokerLauncher):
