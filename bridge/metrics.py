@@ -23,7 +23,7 @@ _ACK_BUCKETS_S = (
 
 
 class BridgeMetrics:
-    def __init__(self) -> None:
+    def __init__(self, frame_types: tuple[str, ...] = ()) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.connections = Gauge("botcopier_bridge_connections", "Open EA connections", registry=r)
@@ -65,3 +65,8 @@ class BridgeMetrics:
             "Messages queued in the Kafka producer, not yet confirmed",
             registry=r,
         )
+        # Labelled children resolved once: labels() per event was a measurable cost.
+        self.published_by_type = {t: self.events_published.labels(t) for t in frame_types}
+        self.frames_in_by_type = {
+            t: self.frames_in.labels(t) for t in (*frame_types, "hello", "ping")
+        }

@@ -34,6 +34,10 @@ class EventKind:
     topic: str
     key_fields: tuple[str, ...]
 
+    @property
+    def span_name(self) -> str:
+        return f"bridge.{self.frame_type}"
+
     def key(self, record: dict[str, Any]) -> str:
         return ":".join(str(record[field]) for field in self.key_fields)
 
@@ -49,8 +53,8 @@ EVENT_KINDS: dict[str, EventKind] = {
     )
 }
 CONTROL_TYPES = frozenset({"hello", "ping"})
-# Fields the bridge owns: an EA sending them would be spoofing the link or the trace.
-BRIDGE_FIELDS = frozenset({"type", "seq", "ea_id", "trace_id", "span_id"})
+# Fields the bridge sets itself: an EA sending them would be spoofing the link or the trace.
+BRIDGE_SET_FIELDS = frozenset({"ea_id", "trace_id", "span_id"})
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,9 @@ def _refuse_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
 
 
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def parse_line(line: bytes, max_frame_bytes: int) -> Frame:
     """One line (with or without its newline) as a Frame, or a FrameError saying why not."""
     if len(line) > max_frame_bytes:
@@ -86,7 +93,7 @@ def parse_line(line: bytes, max_frame_bytes: int) -> Frame:
     except UnicodeDecodeError as exc:
         raise FrameError("invalid_utf8", f"frame is not valid UTF-8: {exc.reason}") from exc
     try:
-        body = json.loads(text, parse_constant=_refuse_constant)
+        body = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise FrameError(
             "invalid_json", f"frame is not valid JSON: {exc.msg} at {exc.pos}"
@@ -188,12 +195,13 @@ def event_record(frame: Frame, ea_id: str, seq: int, schema_version: int) -> dic
     Raises `FrameError` for what the schema cannot see: bridge-owned fields sent by the EA,
     or a schema version newer than the bridge's.
     """
-    spoofed = sorted((BRIDGE_FIELDS - {"type", "seq"}) & frame.body.keys())
-    if spoofed:
+    body = frame.body
+    if not BRIDGE_SET_FIELDS.isdisjoint(body):
+        spoofed = sorted(BRIDGE_SET_FIELDS & body.keys())
         raise FrameError(
             "invalid_event", f"fields set by the bridge must not be sent: {', '.join(spoofed)}", seq
         )
-    claimed = frame.body.get("schema_version", schema_version)
+    claimed = body.get("schema_version", schema_version)
     if not isinstance(claimed, int) or isinstance(claimed, bool) or claimed < 1:
         raise FrameError("invalid_event", "schema_version must be an integer >= 1", seq)
     if claimed > schema_version:
@@ -203,7 +211,8 @@ def event_record(frame: Frame, ea_id: str, seq: int, schema_version: int) -> dic
             f"{schema_version}",
             seq,
         )
-    record = {k: v for k, v in frame.body.items() if k not in ("type", "seq")}
+    record = dict(body)
+    del record["type"], record["seq"]
     record["schema_version"] = claimed
     record["ea_id"] = ea_id
     record["seq"] = seq

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,25 +18,25 @@ from confluent_kafka import KafkaError, Producer
 from botcopier.config import Settings
 from botcopier.streams.clients import producer_config
 
+DeliveryCallback = Callable[["Delivery"], None]
+
 # The bridge acks per event, so it trades a little batching for latency.
-_BRIDGE_PRODUCER = {"linger.ms": 1, "queue.buffering.max.messages": 200_000}
+BRIDGE_PRODUCER = {"linger.ms": 5, "queue.buffering.max.messages": 200_000}
 _POLL_S = 0.05
 _QUEUE_FULL_WAIT_S = 0.002
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Delivery:
     error: KafkaError | None
     topic: str
-    partition: int
-    offset: int
 
 
 class KafkaPublisher:
     def __init__(self, settings: Settings, **overrides: Any) -> None:
-        self._producer = Producer(producer_config(settings, **{**_BRIDGE_PRODUCER, **overrides}))
+        self._producer = Producer(producer_config(settings, **{**BRIDGE_PRODUCER, **overrides}))
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._reports: list[tuple[asyncio.Future, Delivery]] = []
+        self._reports: list[tuple[DeliveryCallback, Delivery]] = []
         self._running = False
         self._thread: threading.Thread | None = None
 
@@ -55,28 +55,26 @@ class KafkaPublisher:
         topic: str,
         key: bytes,
         value: bytes,
+        on_delivered: DeliveryCallback,
         headers: Sequence[tuple[str, bytes]] = (),
-    ) -> asyncio.Future:
-        """Hand one message to Kafka; the returned future resolves to its `Delivery`.
+    ) -> None:
+        """Hand one message to Kafka; ``on_delivered(Delivery)`` runs on the event loop.
 
         Waits (never drops) while librdkafka's local queue is full: a slow broker slows
         the caller.
         """
         assert self._loop is not None, "start() first"  # noqa: S101
-        future = self._loop.create_future()
 
         def on_delivery(err: KafkaError | None, msg: Any) -> None:
             # Runs in the poll thread, inside poll().
-            self._reports.append(
-                (future, Delivery(err, msg.topic(), msg.partition() or 0, msg.offset() or -1))
-            )
+            self._reports.append((on_delivered, Delivery(err, topic)))
 
         while True:
             try:
                 self._producer.produce(
                     topic, value=value, key=key, headers=list(headers), on_delivery=on_delivery
                 )
-                return future
+                return
             except BufferError:
                 await asyncio.sleep(_QUEUE_FULL_WAIT_S)
 
@@ -101,7 +99,6 @@ class KafkaPublisher:
         return remaining
 
 
-def _resolve_all(batch: list[tuple[asyncio.Future, Delivery]]) -> None:
-    for future, delivery in batch:
-        if not future.done():
-            future.set_result(delivery)
+def _resolve_all(batch: list[tuple[DeliveryCallback, Delivery]]) -> None:
+    for callback, delivery in batch:
+        callback(delivery)

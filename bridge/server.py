@@ -51,7 +51,9 @@ class BridgeServer:
             for name in {kind.topic for kind in EVENT_KINDS.values()} | {"dead-letter"}
         }
         self.heartbeat_s = settings.bridge.heartbeat_s
-        self.metrics = BridgeMetrics()
+        self.metrics = BridgeMetrics(tuple(EVENT_KINDS))
+        # Computed at scrape time rather than counted per event.
+        self.metrics.in_flight.set_function(lambda: sum(s.in_flight for s in self._sessions))
         self.publisher = KafkaPublisher(settings)
         self.tracer = tracer("bridge")
         self.eas: dict[str, EaState] = {}

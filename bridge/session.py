@@ -7,7 +7,8 @@ import logging
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botcopier.bridge.exceptions import FrameError
@@ -25,7 +26,7 @@ from botcopier.bridge.protocol import (
 )
 from botcopier.bridge.publisher import Delivery
 from botcopier.schemas.exceptions import RecordValidationError
-from botcopier.telemetry import traceparent
+from botcopier.telemetry import start_event_span, traceparent
 
 if TYPE_CHECKING:
     from botcopier.bridge.server import BridgeServer, EaState
@@ -46,7 +47,6 @@ class _Pending:
     seq: int
     received_s: float
     done: bool = False
-    span: Any = field(default=None, repr=False)
 
 
 class EaSession:
@@ -64,13 +64,19 @@ class EaSession:
         self.ea_id: str | None = None
         self.state: EaState | None = None
         self._pending: deque[_Pending] = deque()
-        self._slots = asyncio.Semaphore(server.settings.bridge.max_in_flight)
+        self._max_in_flight = server.settings.bridge.max_in_flight
+        self._space = asyncio.Event()
         self._drained = asyncio.Event()
         self._drained.set()
         self._ack_scheduled = False
         self._last_rx_s = time.monotonic()
         self._closing = False
         self._reading = True
+
+    @property
+    def in_flight(self) -> int:
+        """Frames read and not yet acked."""
+        return len(self._pending)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -242,7 +248,7 @@ class EaSession:
             await self._reject(error, line)
             return
         metrics = self.server.metrics
-        metrics.frames_in.labels(frame.type).inc()
+        metrics.frames_in_by_type[frame.type].inc()
         if frame.type == "ping":
             self._send({"type": "pong", "t": frame.body.get("t")})
             return
@@ -253,7 +259,10 @@ class EaSession:
         if seq is None:
             await self._reject(FrameError("invalid_seq", "seq must be an integer >= 1"), line)
             return
-        await self._slots.acquire()
+        if len(self._pending) >= self._max_in_flight:
+            # Backpressure: stop reading until Kafka confirms some of what is in flight.
+            self._space.clear()
+            await self._space.wait()
         pending = self._track(seq)
         assert self.state is not None  # noqa: S101
         if seq <= self.state.acked_seq:
@@ -270,39 +279,38 @@ class EaSession:
         pending = _Pending(seq, time.perf_counter())
         self._pending.append(pending)
         self._drained.clear()
-        self.server.metrics.in_flight.inc()
         return pending
 
     async def _publish_event(self, frame: Frame, pending: _Pending) -> None:
         server = self.server
         kind = EVENT_KINDS[frame.type]
         record = event_record(frame, self.ea_id or "", pending.seq, server.schema_version)
-        span = server.tracer.start_span(
-            f"bridge.{frame.type}", attributes={"ea_id": self.ea_id or "", "seq": pending.seq}
-        )
-        context = span.get_span_context()
-        record["trace_id"] = f"{context.trace_id:032x}"
-        record["span_id"] = f"{context.span_id:016x}"
+        span, trace_id, span_id = start_event_span(server.tracer, kind.span_name)
+        record["trace_id"] = f"{trace_id:032x}"
+        record["span_id"] = f"{span_id:016x}"
         topic = server.topic_names[kind.topic]
         try:
             value = server.codec.encode(kind.schema_name, record, topic=topic)
             key = kind.key(record).encode("utf-8")
         except (RecordValidationError, KeyError) as exc:
-            span.end()
+            if span is not None:
+                span.end()
             raise FrameError("invalid_event", str(exc).strip("'\"")) from exc
-        pending.span = span
-        headers = [("traceparent", traceparent(context.trace_id, context.span_id).encode())]
-        future = await server.publisher.publish(topic, key, value, headers)
-        future.add_done_callback(lambda f: self._on_event_delivered(f.result(), pending, kind))
+        headers = [("traceparent", traceparent(trace_id, span_id).encode())]
+        published = server.metrics.published_by_type[kind.frame_type]
 
-    def _on_event_delivered(self, delivery: Delivery, pending: _Pending, kind: Any) -> None:
-        if pending.span is not None:
-            pending.span.end()
-        if delivery.error is not None:
-            self._publish_failed(delivery)
-            return
-        self.server.metrics.events_published.labels(kind.frame_type).inc()
-        self._complete(pending)
+        def on_delivered(delivery: Delivery) -> None:
+            if span is not None:
+                span.set_attribute("ea_id", self.ea_id or "")
+                span.set_attribute("seq", pending.seq)
+                span.end()
+            if delivery.error is not None:
+                self._publish_failed(delivery)
+                return
+            published.inc()
+            self._complete(pending)
+
+        await server.publisher.publish(topic, key, value, on_delivered, headers)
 
     def _publish_failed(self, delivery: Delivery) -> None:
         # The EA must resend: close so it reconnects and replays from its last ack.
@@ -321,17 +329,21 @@ class EaSession:
         """Error frame to the EA, raw bytes to dead-letter; the seq is acked once stored."""
         self.server.metrics.rejected.labels(error.code).inc()
         self._write(error_frame(error))
-        future = await self._dead_letter(error, raw)
-        if pending is not None:
-            future.add_done_callback(lambda f: self._on_dead_letter_delivered(f.result(), pending))
 
-    def _on_dead_letter_delivered(self, delivery: Delivery, pending: _Pending) -> None:
-        if delivery.error is not None:
-            self._publish_failed(delivery)
-            return
-        self._complete(pending)
+        def on_delivered(delivery: Delivery) -> None:
+            if delivery.error is not None:
+                self._publish_failed(delivery)
+            elif pending is not None:
+                self._complete(pending)
 
-    async def _dead_letter(self, error: FrameError, raw: bytes) -> asyncio.Future:
+        await self._dead_letter(error, raw, on_delivered)
+
+    async def _dead_letter(
+        self,
+        error: FrameError,
+        raw: bytes,
+        on_delivered: Callable[[Delivery], None] = lambda _delivery: None,
+    ) -> None:
         server = self.server
         record = {
             "event_id": uuid.uuid4().hex,
@@ -345,14 +357,12 @@ class EaSession:
         }
         topic = server.topic_names["dead-letter"]
         value = server.codec.encode("DeadLetter", record, topic=topic)
-        return await server.publisher.publish(topic, b"bridge", value)
+        await server.publisher.publish(topic, b"bridge", value, on_delivered)
 
     # -- acks ------------------------------------------------------------------------------
 
     def _complete(self, pending: _Pending) -> None:
         pending.done = True
-        self._slots.release()
-        self.server.metrics.in_flight.dec()
         if not self._ack_scheduled:
             # One ack covers every frame completed in this turn of the event loop.
             self._ack_scheduled = True
@@ -370,6 +380,8 @@ class EaSession:
             latency.observe(now - entry.received_s)
         if not self._pending:
             self._drained.set()
+        if len(self._pending) < self._max_in_flight:
+            self._space.set()
         if acked is None:
             return
         assert self.state is not None  # noqa: S101

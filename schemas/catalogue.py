@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
@@ -27,6 +28,7 @@ import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from botcopier.schemas.exceptions import SchemaLoadError, UnknownSchemaError
+from botcopier.schemas.validation import compile_validator
 
 NAMESPACE = "io.botcopier"
 # Custom top-level attribute carrying the schema's version; Avro ignores unknown attributes.
@@ -56,6 +58,11 @@ class AvroSchema:
     @cached_property
     def field_names(self) -> frozenset[str]:
         return frozenset(f["name"] for f in self.definition["fields"])
+
+    @cached_property
+    def validate(self) -> Callable[[Mapping[str, Any]], None]:
+        """Raises ValueError naming the first field of a record that does not fit."""
+        return compile_validator(self.parsed)
 
     @property
     def full_name(self) -> str:
