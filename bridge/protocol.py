@@ -13,10 +13,11 @@ b'{"type":"ack","seq":12}\\n'
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from botcopier.bridge.exceptions import FrameError
 
@@ -75,14 +76,6 @@ def readable_seq(body: dict[str, Any]) -> int | None:
     return None
 
 
-def _refuse_constant(name: str) -> Any:
-    # NaN and Infinity are not JSON (RFC 8259); a price of NaN must not reach the trainers.
-    raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
-
-
-_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
-
-
 def parse_line(line: bytes, max_frame_bytes: int) -> Frame:
     """One line (with or without its newline) as a Frame, or a FrameError saying why not."""
     if len(line) > max_frame_bytes:
@@ -93,13 +86,11 @@ def parse_line(line: bytes, max_frame_bytes: int) -> Frame:
     except UnicodeDecodeError as exc:
         raise FrameError("invalid_utf8", f"frame is not valid UTF-8: {exc.reason}") from exc
     try:
-        body = _DECODER.decode(text)
-    except json.JSONDecodeError as exc:
-        raise FrameError(
-            "invalid_json", f"frame is not valid JSON: {exc.msg} at {exc.pos}"
-        ) from exc
-    except RecursionError as exc:
-        raise FrameError("invalid_json", "frame nests too deeply") from exc
+        # orjson: a quarter of the stdlib's parse time, and strict RFC 8259 JSON, so NaN,
+        # Infinity and numbers beyond 64 bits are refused here.
+        body = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise FrameError("invalid_json", f"frame is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise FrameError("not_an_object", f"frame is a JSON {type(body).__name__}, not an object")
     frame_type = body.get("type")
@@ -116,7 +107,7 @@ def parse_line(line: bytes, max_frame_bytes: int) -> Frame:
 
 
 def encode_frame(frame: dict[str, Any]) -> bytes:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
+    return orjson.dumps(frame) + b"\n"
 
 
 def error_frame(error: FrameError) -> bytes:
