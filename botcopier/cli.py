@@ -115,6 +115,35 @@ def _cmd_tail(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from botcopier.bridge.simulator.run import SimulationPlan, simulate
+
+    plan = SimulationPlan(
+        eas=args.eas,
+        bars=args.bars,
+        seed=args.seed,
+        csv=args.csv,
+        bars_per_second=args.bars_per_second,
+    )
+    spool_dir = args.spool_dir or settings.paths.state_dir / "simulator-spool"
+    _say(
+        f"simulating {plan.eas} EA(s) x {plan.bars} bars -> bridge "
+        f"{settings.bridge.host}:{settings.bridge.port} (spool: {spool_dir})"
+    )
+    result = asyncio.run(simulate(settings, plan, spool_dir, progress=_say))
+    for report in result.reports:
+        _say(
+            f"{report.ea_id}: {report.bars} bars, {report.trades} trade events, "
+            f"{report.metrics} metric snapshots, {report.submitted} events sent, "
+            f"acked up to seq {result.acked[report.ea_id]}, "
+            f"{result.unacked[report.ea_id]} unacked (kept in the spool)"
+        )
+    _say(f"done in {result.seconds:.1f} s")
+    return 0 if result.complete else 1
+
+
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from botcopier.demo import run_demo
 
@@ -169,6 +198,24 @@ def build_parser() -> argparse.ArgumentParser:
     bridge.add_argument("--host", help="listen address (default: bridge.host)")
     bridge.add_argument("--port", type=int, help="listen port (default: bridge.port)")
     bridge.set_defaults(handler=_cmd_bridge)
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="simulated EAs trading bots over market data, sending to the bridge",
+        description="Each EA is one MT4 account with three rule-based bots (magics 1001-1003) "
+        "trading a seeded random walk or a bars CSV, reporting bars, trades and metric "
+        "snapshots over the bridge protocol. Spools while the bridge is down and replays "
+        "after reconnect. Tokens come from [bridge.tokens] (EA ids sim-1, sim-2, ...).",
+    )
+    simulate.add_argument("--eas", type=int, default=3, help="simulated EAs (default 3)")
+    simulate.add_argument("--bars", type=int, default=500, help="bars per EA (default 500)")
+    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument("--csv", type=Path, help="MT4 bars CSV instead of a random walk")
+    simulate.add_argument(
+        "--bars-per-second", type=float, help="pace per EA (default: as fast as acks allow)"
+    )
+    simulate.add_argument("--spool-dir", type=Path, help="default: <state_dir>/simulator-spool")
+    simulate.set_defaults(handler=_cmd_simulate)
 
     tail = commands.add_parser("tail", help="print a topic's records as readable lines")
     tail.add_argument("topic", help="catalogue name, e.g. trade-events")
