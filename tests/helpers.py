@@ -75,3 +75,40 @@ def consume_topic(settings: Settings, topic: str, until: int, timeout_s: float =
     finally:
         consumer.close()
     return messages
+
+
+def consume_to_end(settings: Settings, topic: str, timeout_s: float = 60.0) -> list:
+    """Every message in ``topic`` now: reads each partition up to its high watermark."""
+    import time
+
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers(),
+            "group.id": f"test-reader-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {}
+        for partition in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10)
+            if high > low:
+                ends[partition] = high
+        consumer.assign([TopicPartition(topic, p, 0) for p in ends])
+        messages = []
+        deadline = time.monotonic() + timeout_s
+        while ends and time.monotonic() < deadline:
+            for msg in consumer.consume(num_messages=10_000, timeout=0.5):
+                if msg.error():
+                    continue
+                messages.append(msg)
+                if msg.offset() + 1 >= ends.get(msg.partition(), 0):
+                    ends.pop(msg.partition(), None)
+        if ends:
+            raise TimeoutError(f"{topic}: partitions {sorted(ends)} not read to the end")
+        return messages
+    finally:
+        consumer.close()

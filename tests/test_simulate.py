@@ -67,9 +67,12 @@ def test_simulator_spools_while_the_bridge_is_down_and_replays_later(fresh_setti
     result = outcome["result"]
     assert len(spooled) == 2 and all(size > 1000 for size in spooled)
     assert result.complete
-    sent = sum(r.submitted for r in result.reports)
-    delivered = sum(
-        len(published(settings, topic, 0))
-        for topic in ("trade-events", "market-data", "ea-metrics")
-    )
-    assert delivered == sent
+    reports = result.reports
+    expected = {
+        "trade-events": sum(r.trades for r in reports),
+        "market-data": sum(r.bars for r in reports),
+        "ea-metrics": sum(r.metrics for r in reports),
+    }
+    assert sum(expected.values()) == sum(r.submitted for r in reports)
+    delivered = {topic: len(published(settings, topic, n)) for topic, n in expected.items()}
+    assert delivered == expected
