@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("botcopier.bridge")
 
 HELLO_TIMEOUT_S = 10.0
+_DRAIN_ON_CLOSE_S = 30.0
 # Dead letters keep at most this much of an oversize line: enough to see what it was.
 _OVERSIZE_KEEP_BYTES = 4096
 # Above this many unsent bytes to a slow reader, stop reading its frames until it catches up.
@@ -72,6 +73,8 @@ class EaSession:
         self._last_rx_s = time.monotonic()
         self._closing = False
         self._reading = True
+        self._awaiting_input = False
+        self._task: asyncio.Task | None = None
 
     @property
     def in_flight(self) -> int:
@@ -81,10 +84,14 @@ class EaSession:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def run(self) -> None:
+        self._task = asyncio.current_task()
         watchdog = asyncio.create_task(self._idle_watchdog())
         try:
             if await self._handshake():
                 await self._serve_frames()
+                # Input ended (EA finished, or shutdown stopped reading): what was read still
+                # gets its acks before the connection closes.
+                await self.wait_drained(_DRAIN_ON_CLOSE_S)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -96,7 +103,10 @@ class EaSession:
     def stop_reading(self) -> None:
         """Graceful shutdown: take no new frames; in-flight ones still get acked."""
         self._reading = False
-        self.reader.feed_eof()
+        self.writer.transport.pause_reading()
+        if self._awaiting_input and self._task is not None:
+            # Interrupt the wait for the next frame; frames already read are unaffected.
+            self._task.cancel()
 
     async def wait_drained(self, timeout_s: float) -> bool:
         try:
@@ -224,12 +234,20 @@ class EaSession:
     async def _serve_frames(self) -> None:
         max_bytes = self.server.settings.bridge.max_frame_bytes
         while self._reading:
+            self._awaiting_input = True
             try:
                 line = await self._read_line()
+            except asyncio.CancelledError:
+                if self._reading:
+                    raise
+                asyncio.current_task().uncancel()
+                return
             except _Oversize as oversize:
                 error = FrameError("oversize", oversize.reason(max_bytes))
                 await self._reject(error, oversize.head)
                 continue
+            finally:
+                self._awaiting_input = False
             if line is None:
                 return
             try:

@@ -67,6 +67,10 @@ class RawEa:
         )
         return self.reply()
 
+    @staticmethod
+    def encode(frame: dict) -> bytes:
+        return encode_frame(frame)
+
     def send(self, frame: dict) -> None:
         self.sock.sendall(encode_frame(frame))
 
