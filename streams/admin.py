@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -64,6 +65,8 @@ def create_topics(
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise TopicAdminError(f"cannot create topic {name}: {exc}") from exc
 
+    if created:
+        _wait_for_leaders(admin, created, timeout_s)
     statuses = []
     for name, spec in wanted.items():
         if name not in created:
@@ -73,3 +76,65 @@ def create_topics(
             partitions = spec.partitions
         statuses.append(TopicStatus(name, name in created, partitions))
     return statuses
+
+
+def _wait_for_leaders(admin: AdminClient, topics: set[str], timeout_s: float) -> None:
+    """Return once every partition of ``topics`` has a leader: new topics serve nothing before."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        metadata = admin.list_topics(timeout=timeout_s).topics
+        waiting = [
+            name
+            for name in topics
+            if name not in metadata
+            or metadata[name].error is not None
+            or any(p.leader < 0 or p.error is not None for p in metadata[name].partitions.values())
+        ]
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise TopicAdminError(
+                f"topics without partition leaders after {timeout_s} s: {waiting}"
+            )
+        time.sleep(0.1)
+
+
+def message_counts(settings: Settings, names: Iterable[str], timeout_s: float = 10.0) -> dict:
+    """Messages currently held per catalogue topic (high minus low watermark, all partitions)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {"bootstrap.servers": settings.bootstrap_servers(), "group.id": "botcopier-counts"}
+    )
+    counts = {}
+    try:
+        for name in names:
+            topic = settings.topic(name)
+            metadata = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
+            total = 0
+            for partition in metadata.partitions:
+                low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout_s)
+                total += high - low
+            counts[name] = total
+    finally:
+        consumer.close()
+    return counts
+
+
+_NOT_READY = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+}
+
+
+def _watermarks(consumer, partition, timeout_s: float) -> tuple[int, int]:
+    # A partition created a moment ago may not have taken up leadership yet: retry.
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return consumer.get_watermark_offsets(partition, timeout=timeout_s)
+        except KafkaException as exc:
+            if exc.args[0].code() not in _NOT_READY or time.monotonic() > deadline:
+                raise TopicAdminError(f"cannot read offsets of {partition.topic}: {exc}") from exc
+            time.sleep(0.1)

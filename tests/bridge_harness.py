@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +13,7 @@ from pathlib import Path
 from botcopier.bridge.protocol import PROTOCOL_VERSION, encode_frame
 from botcopier.bridge.server import BridgeServer
 from botcopier.config import Settings
+from botcopier.services import ServiceProcess, botcopier_command
 
 
 class ThreadedBridge:
@@ -99,43 +95,18 @@ class RawEa:
         self.sock.close()
 
 
-class BridgeProcess:
+class BridgeProcess(ServiceProcess):
     """`botcopier bridge` as a real subprocess, so it can be SIGKILLed."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env = {**os.environ, **env}
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
+        super().__init__("bridge", [], env, log_path)
 
-    def start(self, port: int) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "botcopier.cli", "bridge", "--port", str(port)],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return
-            except OSError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"bridge exited: {self.log_path.read_text()[-2000:]}")
-                time.sleep(0.05)
-        raise RuntimeError("bridge did not listen within 30 s")
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+    def start(self, port: int) -> None:  # type: ignore[override]
+        self.argv = botcopier_command("bridge", "--port", str(port))
+        super().start(port=port)
 
     def terminate(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(30)
+        return self.stop()
 
 
 @contextmanager

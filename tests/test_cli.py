@@ -75,20 +75,25 @@ def test_topics_list_shows_prefix_and_compaction():
 
 
 @pytest.mark.broker
-def test_demo_runs_end_to_end_and_leaves_no_broker(tmp_path):
-    from tests.helpers import broker_overrides
+def test_demo_runs_end_to_end_and_leaves_nothing_running(tmp_path):
+    from tests.helpers import broker_overrides, free_port
 
     env = {
         "BOTCOPIER_PATHS__STATE_DIR": str(tmp_path),
+        "BOTCOPIER_BRIDGE__PORT": str(free_port()),
+        "BOTCOPIER_BRIDGE__METRICS_PORT": str(free_port()),
         **{f"BOTCOPIER_{k}": v for k, v in broker_overrides("kafka").items()},
     }
     result = run_cli("demo", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "ready: Apache Kafka 3.9.1 (KRaft)" in out
-    assert out.count("created ") == 9
-    assert "consumed and decoded TradeEvent v1: OPEN BUY 0.1 EURUSD" in out
-    assert "decoded record equals the one sent: True" in out
+    assert out.count("  created ") == 9
+    assert "'status': 'ok'" in out  # the bridge's /healthz
+    assert out.count("all acked: True") == 3
+    assert "TradeEvent OPEN" in out  # decoded by tail
+    assert "every trade event acked and on Kafka exactly once: True" in out
+    assert "bridge stopped (exit 0)" in out
     assert out.rstrip().endswith("stopped")
     status = run_cli("broker", "status", env=env)
     assert status.returncode == 3
