@@ -62,8 +62,8 @@ def _token(settings: Settings, ea_id: str) -> str:
         if settings.bridge.allow_unknown_eas:
             return ""
         raise BridgeError(
-            f"no token for {ea_id}: set BOTCOPIER_BRIDGE__TOKENS__{ea_id.upper()}=<token> "
-            "(the same value for the bridge and the simulator)"
+            f"no token for {ea_id}: add `{ea_id} = \"<token>\"` under [bridge.tokens] in "
+            "botcopier.toml (the same file for the bridge and the simulator)"
         )
     return token.get_secret_value()
 
