@@ -113,7 +113,7 @@ def message_counts(settings: Settings, names: Iterable[str], timeout_s: float = 
             metadata = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
             total = 0
             for partition in metadata.partitions:
-                low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout_s)
+                low, high = watermarks(consumer, TopicPartition(topic, partition), timeout_s)
                 total += high - low
             counts[name] = total
     finally:
@@ -128,7 +128,7 @@ _NOT_READY = {
 }
 
 
-def _watermarks(consumer, partition, timeout_s: float) -> tuple[int, int]:
+def watermarks(consumer, partition, timeout_s: float) -> tuple[int, int]:
     # A partition created a moment ago may not have taken up leadership yet: retry.
     deadline = time.monotonic() + timeout_s
     while True:

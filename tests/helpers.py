@@ -83,6 +83,8 @@ def consume_to_end(settings: Settings, topic: str, timeout_s: float = 60.0) -> l
 
     from confluent_kafka import Consumer, TopicPartition
 
+    from botcopier.streams.admin import watermarks
+
     consumer = Consumer(
         {
             "bootstrap.servers": settings.bootstrap_servers(),
@@ -94,7 +96,7 @@ def consume_to_end(settings: Settings, topic: str, timeout_s: float = 60.0) -> l
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         ends = {}
         for partition in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10)
+            low, high = watermarks(consumer, TopicPartition(topic, partition), 10)
             if high > low:
                 ends[partition] = high
         consumer.assign([TopicPartition(topic, p, 0) for p in ends])
