@@ -62,7 +62,7 @@ def _token(settings: Settings, ea_id: str) -> str:
         if settings.bridge.allow_unknown_eas:
             return ""
         raise BridgeError(
-            f"no token for {ea_id}: add `{ea_id} = \"<token>\"` under [bridge.tokens] in "
+            f'no token for {ea_id}: add `{ea_id} = "<token>"` under [bridge.tokens] in '
             "botcopier.toml (the same file for the bridge and the simulator)"
         )
     return token.get_secret_value()
