@@ -27,8 +27,8 @@ from typing import Any
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
+from botcopier.schemas.encoder import compile_encoder
 from botcopier.schemas.exceptions import SchemaLoadError, UnknownSchemaError
-from botcopier.schemas.validation import compile_validator
 
 NAMESPACE = "io.botcopier"
 # Custom top-level attribute carrying the schema's version; Avro ignores unknown attributes.
@@ -60,9 +60,9 @@ class AvroSchema:
         return frozenset(f["name"] for f in self.definition["fields"])
 
     @cached_property
-    def validate(self) -> Callable[[Mapping[str, Any]], None]:
-        """Raises ValueError naming the first field of a record that does not fit."""
-        return compile_validator(self.parsed)
+    def encode(self) -> Callable[[Mapping[str, Any]], bytearray]:
+        """The Avro body of a record; ValueError names the first field that does not fit."""
+        return compile_encoder(self.parsed)
 
     @property
     def full_name(self) -> str:

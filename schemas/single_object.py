@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fastavro import schemaless_reader, schemaless_writer
+from fastavro import schemaless_reader
 from fastavro.read import SchemaResolutionError as FastavroResolutionError
 
 from botcopier.schemas.catalogue import AvroSchema, SchemaCatalogue
@@ -43,18 +43,15 @@ HEADER_BYTES = len(MARKER) + FINGERPRINT_BYTES
 
 
 def encode_record(schema: AvroSchema, record: Mapping[str, Any]) -> bytes:
-    """The bare Avro body of ``record``, validated against ``schema`` first.
+    """The bare Avro body of ``record``, validated field by field as it is written.
 
     Unknown fields are refused (Avro would silently drop them, so a typo would lose data),
     and so are NaN and infinite doubles.
     """
     try:
-        schema.validate(record)
+        return bytes(schema.encode(record))
     except ValueError as exc:
         raise RecordValidationError(f"{schema.name} record is invalid: {exc}") from exc
-    buffer = io.BytesIO()
-    schemaless_writer(buffer, schema.parsed, record)
-    return buffer.getvalue()
 
 
 def decode_body(writer: AvroSchema, reader: AvroSchema, body: bytes) -> dict[str, Any]:
