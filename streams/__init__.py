@@ -1,5 +1,11 @@
-"""Kafka topics and the streaming agents that work on them.
+"""Kafka topics and what works on them.
 
-For now: the topic catalogue (`botcopier.streams.topics`) and idempotent topic creation
-(`botcopier.streams.admin`).
+The topic catalogue (`topics`), idempotent topic creation and offsets (`admin`), client
+settings with BotCopier's forced delivery guarantees (`clients`), exactly-once effects by
+event id (`dedup`) and readable decoding of a topic (`tail`).
 """
+
+from botcopier.streams.dedup import EventDeduplicator
+from botcopier.streams.topics import TOPICS, TopicSpec, topic, topic_for_schema
+
+__all__ = ["TOPICS", "EventDeduplicator", "TopicSpec", "topic", "topic_for_schema"]

@@ -70,6 +70,20 @@ class RawEa:
     def send(self, frame: dict) -> None:
         self.sock.sendall(encode_frame(frame))
 
+    def send_trades(self, seqs: range, account: int, magic: int, id_prefix: str) -> None:
+        """Valid trade frames, one per seq, event ids ``<id_prefix><seq>``."""
+        from tests.test_bridge import trade
+
+        for seq in seqs:
+            self.send(
+                {
+                    "type": "trade",
+                    "seq": seq,
+                    "event_id": f"{id_prefix}{seq}",
+                    **trade(account, magic, seq),
+                }
+            )
+
     def send_line(self, raw: bytes) -> None:
         self.sock.sendall(raw + b"\n")
 

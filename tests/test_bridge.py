@@ -183,14 +183,12 @@ def test_resend_of_acked_events_is_acked_but_not_republished(fresh_settings):
     with ThreadedBridge(settings) as bridge:
         ea = RawEa(bridge.port)
         ea.hello("ea-2", "tok-2")
-        for seq in range(1, 6):
-            ea.send({"type": "trade", "seq": seq, "event_id": f"e{seq}", **trade(2, 8, seq)})
+        ea.send_trades(range(1, 6), account=2, magic=8, id_prefix="e")
         ea.replies_until_ack(5)
         ea.close()
         again = RawEa(bridge.port)
         welcome = again.hello("ea-2", "tok-2", resume_from=3)
-        for seq in range(3, 8):
-            again.send({"type": "trade", "seq": seq, "event_id": f"e{seq}", **trade(2, 8, seq)})
+        again.send_trades(range(3, 8), account=2, magic=8, id_prefix="e")
         again.replies_until_ack(7)
         again.close()
         duplicates = bridge.server.metrics.duplicates._value.get()

@@ -50,8 +50,7 @@ def test_each_event_carries_the_trace_id_of_its_span(fresh_settings):
     with ThreadedBridge(settings) as bridge:
         ea = RawEa(bridge.port)
         ea.hello("ea-2", "tok-2")
-        for seq in range(1, 6):
-            ea.send({"type": "trade", "seq": seq, "event_id": f"t{seq}", **trade(2, 6, seq)})
+        ea.send_trades(range(1, 6), account=2, magic=6, id_prefix="t")
         ea.replies_until_ack(5)
         ea.close()
     messages = consume_to_end(settings, settings.topic("trade-events"))
