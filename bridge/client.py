@@ -34,9 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from botcopier.bridge.exceptions import ProtocolClientError
+from botcopier.bridge.frames import encode_event_frame
 from botcopier.bridge.protocol import PROTOCOL_VERSION, encode_frame
 
 log = logging.getLogger("botcopier.ea")
+
+FrameEncoder = Callable[[str, int, dict[str, Any]], bytes]
 
 _BACKOFF_START_S = 0.1
 _BACKOFF_MAX_S = 5.0
@@ -58,6 +61,7 @@ class EaClient:
         schema_version: int = 1,
         max_unacked: int = 5000,
         on_acked: Callable[[int], None] | None = None,
+        encode: FrameEncoder = encode_event_frame,
     ) -> None:
         self.host, self.port = host, port
         self.ea_id, self.account, self._token = ea_id, account, token
@@ -65,6 +69,8 @@ class EaClient:
         self.max_unacked = max_unacked
         # Called with each newly acked seq (for latency measurement).
         self.on_acked = on_acked
+        # Canonical by default: byte for byte what the MQL4 Observer sends.
+        self._encode = encode
         spool_dir = Path(spool_dir)
         spool_dir.mkdir(parents=True, exist_ok=True)
         self._spool_path = spool_dir / f"{ea_id}.spool"
@@ -138,10 +144,9 @@ class EaClient:
             self._progress.clear()
             await self._progress.wait()
         seq = self.next_seq
+        record = {"event_id": f"{self.account}-{self.ea_id}-{seq}", **record}
+        line = self._encode(frame_type, seq, record)
         self.next_seq += 1
-        frame = {"type": frame_type, "seq": seq, **record}
-        frame.setdefault("event_id", f"{self.account}-{self.ea_id}-{seq}")
-        line = encode_frame(frame)
         self._spool.write(line)
         # Flushed per event so a crash of this process loses nothing already submitted.
         self._spool.flush()
