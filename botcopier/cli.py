@@ -144,6 +144,18 @@ def _cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if result.complete else 1
 
 
+def _cmd_ticks(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.trainers.history_stats import analyze, as_dicts, describe
+
+    stats = analyze(args.file, symbol=args.symbol)
+    if args.json:
+        _say(json.dumps(as_dicts(stats), indent=2))
+    else:
+        for line in describe(stats):
+            _say(line)
+    return 0
+
+
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from botcopier.demo import run_demo
 
@@ -216,6 +228,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--spool-dir", type=Path, help="default: <state_dir>/simulator-spool")
     simulate.set_defaults(handler=_cmd_simulate)
+
+    ticks = commands.add_parser(
+        "ticks",
+        help="statistics of exported MT4 history",
+        description="analyze FILE: bars per symbol, spread distribution and gaps of a CSV "
+        "written by mql4/Scripts/TickHistoryExporter.mq4 (or any MT4 bars CSV).",
+    )
+    ticks.add_argument("action", choices=["analyze"])
+    ticks.add_argument("file", type=Path)
+    ticks.add_argument("--symbol", help="symbol for files without a symbol column")
+    ticks.add_argument("--json", action="store_true", help="machine-readable output")
+    ticks.set_defaults(handler=_cmd_ticks)
 
     tail = commands.add_parser("tail", help="print a topic's records as readable lines")
     tail.add_argument("topic", help="catalogue name, e.g. trade-events")

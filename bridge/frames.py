@@ -103,6 +103,15 @@ def frame_fields(frame_type: str) -> list[str]:
     return [name for name, _default, _format in _layout(frame_type)]
 
 
+def complete_record(frame_type: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """Every field an EA writes, in canonical order, absent ones at their schema default."""
+    return {
+        name: record.get(name, default)
+        for name, default, _format in _layout(frame_type)
+        if record.get(name, default) is not _MISSING
+    }
+
+
 def encode_event_frame(frame_type: str, seq: int, record: Mapping[str, Any]) -> bytes:
     """The canonical line for one event; refuses unknown or missing required fields."""
     layout = _layout(frame_type)
