@@ -156,6 +156,19 @@ def _cmd_ticks(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_mql4_check(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.codegen.checks import check_frames, lint_sources, load_sources
+
+    sources = load_sources(args.dir)
+    if not sources:
+        raise BotCopierError(f"no .mq4 or .mqh files under {args.dir}")
+    findings = lint_sources(sources) + check_frames(sources)
+    for finding in findings:
+        _say(str(finding))
+    _say(f"{len(sources)} files checked, {len(findings)} findings")
+    return 1 if findings else 0
+
+
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from botcopier.demo import run_demo
 
@@ -240,6 +253,15 @@ def build_parser() -> argparse.ArgumentParser:
     ticks.add_argument("--symbol", help="symbol for files without a symbol column")
     ticks.add_argument("--json", action="store_true", help="machine-readable output")
     ticks.set_defaults(handler=_cmd_ticks)
+
+    mql4 = commands.add_parser(
+        "mql4-check",
+        help="static checks of MQL4 sources (lint and frame parity)",
+        description="Every call defined or an MQL4 built-in, capitalised names declared, "
+        "brackets balanced, no MQL5-only API, frame builders matching the Avro schemas.",
+    )
+    mql4.add_argument("dir", type=Path, nargs="?", default=Path("mql4"))
+    mql4.set_defaults(handler=_cmd_mql4_check)
 
     tail = commands.add_parser("tail", help="print a topic's records as readable lines")
     tail.add_argument("topic", help="catalogue name, e.g. trade-events")

@@ -13,11 +13,18 @@ from dataclasses import dataclass
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
+from hypothesis import settings as hypothesis_settings
 
 from botcopier.config import Settings
 from botcopier.infra.broker import start_broker, stop
 from botcopier.streams.admin import create_topics
 from tests.helpers import ENV_BOOTSTRAP, ENV_KIND, broker_overrides, make_settings
+
+# CI explores the same examples every run, so a red build is reproducible; locally each run
+# explores new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @dataclass(frozen=True)

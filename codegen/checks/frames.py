@@ -220,10 +220,74 @@ def _check_write(builder, write: KeyWrite, types, finding) -> list[Finding]:
     return findings
 
 
+# What Json.mqh's helpers must contain to implement the canonical rules the evaluator
+# assumes: eight-decimal doubles and the five short escapes plus \u00xx.
+_HELPER_MARKERS = {
+    "JsonDouble": [["DoubleToString", "(", "v", ",", "8", ")"]],
+    "JsonEscape": [
+        [r'"\\\""'],
+        [r'"\\\\"'],
+        [r'"\\n"'],
+        [r'"\\r"'],
+        [r'"\\t"'],
+        [r'"\\u%04x"'],
+    ],
+}
+
+
+def _function_body(sources: list[SourceFile], name: str) -> tuple[SourceFile, list[Token]] | None:
+    for source in sources:
+        tokens = source.tokens
+        for index in range(1, len(tokens) - 1):
+            if (
+                tokens[index].text == name
+                and tokens[index + 1].text == "("
+                and (tokens[index - 1].kind == "ident")
+            ):
+                start = index
+                while start < len(tokens) and tokens[start].text not in ("{", ";"):
+                    start += 1
+                if start == len(tokens) or tokens[start].text == ";":
+                    continue
+                depth, body = 0, []
+                for token in tokens[start:]:
+                    depth += {"{": 1, "}": -1}.get(token.text, 0)
+                    body.append(token)
+                    if depth == 0:
+                        return source, body
+    return None
+
+
+def _contains(tokens: list[Token], sequence: list[str]) -> bool:
+    texts = [t.text for t in tokens]
+    return any(texts[i : i + len(sequence)] == sequence for i in range(len(texts)))
+
+
+def check_json_helpers(sources: list[SourceFile]) -> list[Finding]:
+    findings = []
+    for name, sequences in _HELPER_MARKERS.items():
+        found = _function_body(sources, name)
+        if found is None:
+            findings.append(Finding(Path("mql4"), 0, "frame-parity", f"{name} is missing"))
+            continue
+        source, body = found
+        for sequence in sequences:
+            if not _contains(body, sequence):
+                findings.append(
+                    Finding(
+                        source.path,
+                        body[0].line,
+                        "frame-parity",
+                        f"{name} no longer contains {' '.join(sequence)}: canonical rule broken",
+                    )
+                )
+    return findings
+
+
 def check_frames(sources: list[SourceFile]) -> list[Finding]:
     """Parity of every frame builder with its schema, and of the hello builder with PROTOCOL."""
     builders = find_builders(sources)
-    findings = []
+    findings = check_json_helpers(sources)
     for frame_type, name in BUILDERS.items():
         if name not in builders:
             findings.append(Finding(Path("mql4"), 0, "frame-parity", f"{name} is missing"))

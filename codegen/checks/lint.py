@@ -59,7 +59,6 @@ MQL5_ONLY = frozenset(
         "CopyTicks",
         "CopyTicksRange",
         "iBarShift64",
-        "SymbolInfoSessionTrade",
     }
 )
 TYPES = frozenset(
