@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -169,6 +170,26 @@ def _cmd_mql4_check(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
+def _cmd_agents(settings: Settings, args: argparse.Namespace) -> int:
+    # Faust owns the process (signals, logging, its CLI): hand it over.
+    os.execvp(  # noqa: S606 - replaces this process with the Faust worker
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "faust",
+            "-A",
+            "botcopier.streams.agents_worker",
+            "worker",
+            "-l",
+            args.log_level,
+            "--web-port",
+            str(args.web_port),
+        ],
+    )
+    return 0  # not reached
+
+
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from botcopier.demo import run_demo
 
@@ -262,6 +283,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mql4.add_argument("dir", type=Path, nargs="?", default=Path("mql4"))
     mql4.set_defaults(handler=_cmd_mql4_check)
+
+    agents = commands.add_parser(
+        "agents",
+        help="the Faust worker: rolling bot metrics, drift, retrain requests",
+        description="Reads trade-events, keeps per-bot state in changelog-backed tables and "
+        "publishes bot-metrics, drift and retrain-requests. Run several to share partitions.",
+    )
+    agents.add_argument("--web-port", type=int, default=6066, help="Faust's own web port")
+    agents.add_argument("--log-level", default="info", choices=["crit", "error", "warn", "info"])
+    agents.set_defaults(handler=_cmd_agents)
 
     tail = commands.add_parser("tail", help="print a topic's records as readable lines")
     tail.add_argument("topic", help="catalogue name, e.g. trade-events")

@@ -113,6 +113,36 @@ class BridgeSettings(_Section):
     allow_unknown_eas: bool = False
 
 
+class AgentsSettings(_Section):
+    """The Faust worker: rolling windows, retrain thresholds, drift detectors."""
+
+    window_days: int = Field(default=30, ge=1)
+    retention_days: int = Field(default=90, ge=1)
+    min_win_rate: float = Field(default=0.40, ge=0, le=1)
+    win_rate_rearm: float = Field(default=0.45, ge=0, le=1)
+    max_drawdown: float = Field(default=500.0, gt=0)
+    drawdown_rearm: float = Field(default=400.0, gt=0)
+    min_trades: int = Field(default=20, ge=1)
+    # Event time, so a replay decides as the live run did.
+    cooldown_hours: float = Field(default=24.0, ge=0)
+    # Comma-separated: adwin (win/loss), page_hinkley (profit per trade); empty for none.
+    drift_detectors: str = "adwin,page_hinkley"
+    adwin_delta: float = Field(default=0.002, gt=0)
+    page_hinkley_threshold: float = Field(default=50.0, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AgentsSettings:
+        if self.retention_days < self.window_days:
+            raise ValueError("agents.retention_days must be >= agents.window_days")
+        unknown = set(self.detectors()) - {"adwin", "page_hinkley"}
+        if unknown:
+            raise ValueError(f"unknown drift detectors: {sorted(unknown)}")
+        return self
+
+    def detectors(self) -> list[str]:
+        return [name.strip() for name in self.drift_detectors.split(",") if name.strip()]
+
+
 class DashboardSettings(_Section):
     port: int = Field(default=8080, ge=1, le=65535)
     token: SecretStr | None = None
@@ -125,6 +155,7 @@ class Settings(_Section):
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     bridge: BridgeSettings = Field(default_factory=BridgeSettings)
+    agents: AgentsSettings = Field(default_factory=AgentsSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     def bootstrap_servers(self) -> str:
