@@ -8,7 +8,8 @@ Definitions (the same as the Observer EA's snapshots and the simulator's):
 - win rate: share of trades with a net profit above zero; average and total profit;
 - max drawdown: the largest fall of the cumulative profit from its running peak, the
   curve starting at zero at the window's start;
-- Sharpe: mean over population standard deviation of the results (0 when it is 0);
+- Sharpe: mean over population standard deviation of the results (0 when that is below
+  1e-9, float residue of equal results; the MQL4 Observer uses the same cut);
 - profit factor: gross profit over gross loss, None without losses.
 
 Trades older than ``retention_days`` are forgotten.
@@ -57,9 +58,9 @@ class RollingTradeMetrics:
     def get(self) -> dict[str, Any]:
         """The metrics over the window ending at the latest close."""
         if not self._times:
-            return _metrics([])
+            return summarize([])
         start = bisect.bisect_right(self._times, self._times[-1] - self.window_days * DAY_MS)
-        return _metrics(self._results[start:])
+        return summarize(self._results[start:])
 
     def __len__(self) -> int:
         return len(self._times)
@@ -81,7 +82,8 @@ class RollingTradeMetrics:
         return metrics
 
 
-def _metrics(results: list[float]) -> dict[str, Any]:
+def summarize(results: list[float]) -> dict[str, Any]:
+    """The metrics of a list of per-trade results, oldest first."""
     count = len(results)
     if count == 0:
         return {
@@ -110,6 +112,6 @@ def _metrics(results: list[float]) -> dict[str, Any]:
         "avg_profit": mean,
         "total_profit": total,
         "max_drawdown": drawdown,
-        "sharpe": mean / std if std > 1e-12 else 0.0,
+        "sharpe": mean / std if std > 1e-9 else 0.0,
         "profit_factor": gross_profit / gross_loss if gross_loss > 0 else None,
     }

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import random
-import sys
 
 import pandas as pd
 import pytest
 from confluent_kafka import Producer
 
 from botcopier.schemas.codec import ValueCodec
-from botcopier.services import ServiceProcess
+from botcopier.services import ServiceProcess, botcopier_command
 from botcopier.streams.clients import producer_config
 from tests.helpers import consume_topic, free_port
 from tests.test_bridge import decode_all
@@ -63,18 +62,7 @@ def test_worker_publishes_metrics_one_retrain_and_ignores_duplicates(fresh_setti
     assert producer.flush(30) == 0
     worker = ServiceProcess(
         "agents",
-        [
-            sys.executable,
-            "-m",
-            "faust",
-            "-A",
-            "botcopier.streams.agents_worker",
-            "worker",
-            "-l",
-            "info",
-            "--web-port",
-            str(free_port()),
-        ],
+        botcopier_command("agents", "--web-port", str(free_port())),
         {
             "BOTCOPIER_KAFKA__BOOTSTRAP_SERVERS": settings.bootstrap_servers(),
             "BOTCOPIER_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix,

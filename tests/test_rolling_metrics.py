@@ -26,7 +26,7 @@ def pandas_metrics(trades: pd.DataFrame, now_ms: int, window_days: int) -> dict:
         "avg_profit": float(net.mean()),
         "total_profit": float(net.sum()),
         "max_drawdown": float(max((peak - equity).max(), 0.0)),
-        "sharpe": float(net.mean() / std) if std > 1e-12 else 0.0,
+        "sharpe": float(net.mean() / std) if std > 1e-9 else 0.0,
         "profit_factor": float(net[net > 0].sum() / losses) if losses > 0 else None,
     }
 

@@ -8,8 +8,6 @@ real EA client's (`botcopier.bridge.client.EaClient`).
 
 from __future__ import annotations
 
-import math
-import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 from botcopier.bridge.client import EaClient
 from botcopier.bridge.simulator.bots import SimulatedBot
 from botcopier.bridge.simulator.market import Bar
+from botcopier.streams.rolling import summarize
 
 _DAY_MS = 86_400_000
 
@@ -50,36 +49,20 @@ class BotBook:
         }
 
 
+# The fields of a MetricSnapshot: the EA reports a subset of what the agents compute.
+_SNAPSHOT_FIELDS = ("win_rate", "avg_profit", "trade_count", "max_drawdown", "sharpe")
+
+
 def trade_metrics(profits: list[float]) -> dict[str, Any]:
-    """Win rate, average profit, count, max drawdown and Sharpe of per-trade profits.
+    """Win rate, average profit, count, max drawdown and Sharpe of per-trade profits, by the
+    same definitions as the agents' rolling metrics.
 
     >>> m = trade_metrics([10.0, -5.0, 20.0, -30.0])
     >>> m["win_rate"], m["trade_count"], m["max_drawdown"]
     (0.5, 4, 30.0)
     """
-    count = len(profits)
-    if count == 0:
-        return {
-            "win_rate": 0.0,
-            "avg_profit": 0.0,
-            "trade_count": 0,
-            "max_drawdown": 0.0,
-            "sharpe": 0.0,
-        }
-    equity = peak = drawdown = 0.0
-    for profit in profits:
-        equity += profit
-        peak = max(peak, equity)
-        drawdown = max(drawdown, peak - equity)
-    spread = statistics.pstdev(profits) if count > 1 else 0.0
-    mean = sum(profits) / count
-    return {
-        "win_rate": sum(p > 0 for p in profits) / count,
-        "avg_profit": mean,
-        "trade_count": count,
-        "max_drawdown": drawdown,
-        "sharpe": mean / spread if spread > 0 and math.isfinite(spread) else 0.0,
-    }
+    summary = summarize(profits)
+    return {name: summary[name] for name in _SNAPSHOT_FIELDS}
 
 
 @dataclass
