@@ -50,23 +50,27 @@ def with_bridge(settings: Settings, **bridge: object) -> Settings:
 
 def consume_topic(settings: Settings, topic: str, until: int, timeout_s: float = 60.0) -> list:
     """Read ``topic`` from the beginning: at least ``until`` messages (or until the timeout),
-    then whatever else arrives before the topic has been quiet for a second."""
+    then whatever else arrives before the topic has been quiet for a second.
+
+    Partitions are assigned directly, not through a consumer group, so no rebalance can
+    delay or skip a partition.
+    """
     import time
 
-    from confluent_kafka import Consumer
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     consumer = Consumer(
         {
             "bootstrap.servers": settings.bootstrap_servers(),
             "group.id": f"test-reader-{uuid.uuid4().hex}",
-            "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
         }
     )
-    consumer.subscribe([topic])
     messages = []
     deadline = time.monotonic() + timeout_s
     try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         while time.monotonic() < deadline:
             batch = consumer.consume(num_messages=10_000, timeout=1.0)
             messages.extend(msg for msg in batch if not msg.error())
