@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -44,15 +43,10 @@ from botcopier.schemas.codec import ValueCodec  # noqa: E402
 from botcopier.streams.admin import create_topics  # noqa: E402
 from botcopier.streams.clients import producer_config  # noqa: E402
 from tests.bridge_harness import BridgeProcess  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
 
 EAS = ("bench-1", "bench-2", "bench-3")
 TOKEN = "bench-token"  # noqa: S105 - the benchmark's own throwaway bridge
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def trade(account: int, magic: int, n: int) -> dict:

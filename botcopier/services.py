@@ -22,6 +22,15 @@ class ServiceError(BotCopierError):
     """A service process failed to start or to stop."""
 
 
+def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
+    """Something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
 def botcopier_command(*args: str) -> list[str]:
     """The argv that runs ``botcopier ARGS`` with this interpreter."""
     return [sys.executable, "-m", "botcopier.cli", *args]
@@ -58,11 +67,9 @@ class ServiceProcess:
                     f"{self.name} exited with {self.process.returncode}; "
                     f"log {self.log_path}:\n{self.log_tail()}"
                 )
-            try:
-                socket.create_connection((host, port), timeout=0.2).close()
+            if port_open(host, port, timeout_s=0.2):
                 return
-            except OSError:
-                time.sleep(0.05)
+            time.sleep(0.05)
         self.kill()
         raise ServiceError(f"{self.name} did not listen on {host}:{port} within {timeout_s:.0f} s")
 

@@ -7,7 +7,7 @@ spooling, replay); `simulator` drives simulated Observer EAs with rule-based bot
 """
 
 from botcopier.bridge.client import EaClient
-from botcopier.bridge.exceptions import BridgeError, FrameError, ProtocolClientError
+from botcopier.bridge.exceptions import BridgeError, FrameError
 from botcopier.bridge.protocol import EVENT_KINDS, PROTOCOL_VERSION
 from botcopier.bridge.server import BridgeServer
 
@@ -18,5 +18,4 @@ __all__ = [
     "BridgeServer",
     "EaClient",
     "FrameError",
-    "ProtocolClientError",
 ]

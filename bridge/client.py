@@ -33,7 +33,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from botcopier.bridge.exceptions import ProtocolClientError
 from botcopier.bridge.frames import encode_event_frame
 from botcopier.bridge.protocol import PROTOCOL_VERSION, encode_frame
 
@@ -156,13 +155,6 @@ class EaClient:
             if self._writer.transport.get_write_buffer_size() > _WRITE_BUFFER_LIMIT:
                 await self._drain()
         return seq
-
-    async def send_raw(self, data: bytes) -> None:
-        """Write bytes as they are, outside the seq/spool machinery (tests, fuzzing)."""
-        if self._writer is None:
-            raise ProtocolClientError("not connected")
-        self._writer.write(data)
-        await self._drain()
 
     async def _drain(self) -> None:
         try:

@@ -18,7 +18,3 @@ class FrameError(BridgeError):
         self.reason = reason
         self.seq = seq
         self.fatal = fatal
-
-
-class ProtocolClientError(BridgeError):
-    """The bridge refused the client (fatal error frame) or spoke out of protocol."""

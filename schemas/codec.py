@@ -45,7 +45,7 @@ class ValueCodec:
     def __init__(self, catalogue: SchemaCatalogue, registry_url: str | None = None) -> None:
         self.catalogue = catalogue
         self._registry = registry_client(registry_url) if registry_url else None
-        self._serializers: dict[str, Any] = {}
+        self._serializers: dict[str, SingleObjectSerializer | ConfluentAvroSerializer] = {}
         self._confluent_readers: dict[str, ConfluentAvroDeserializer] = {}
         self._single_reader = SingleObjectDeserializer(catalogue)
 
@@ -65,9 +65,7 @@ class ValueCodec:
             else:
                 serializer = SingleObjectSerializer(self.catalogue, schema_name)
             self._serializers[schema_name] = serializer
-        if self._registry:
-            return serializer.serialize(record, topic)
-        return serializer.serialize(record)
+        return serializer.serialize(record, topic)
 
     def decode(self, data: bytes, topic: str, schema_name: str | None = None) -> DecodedRecord:
         """Decode ``data``; Confluent-framed values need ``schema_name`` to pick the reader."""

@@ -82,7 +82,9 @@ class SingleObjectSerializer:
         self.schema = catalogue.current(schema_name)
         self._header = MARKER + self.schema.fingerprint
 
-    def serialize(self, record: Mapping[str, Any]) -> bytes:
+    def serialize(self, record: Mapping[str, Any], topic: str | None = None) -> bytes:
+        """``topic`` is accepted so it matches the Confluent serializer; this framing
+        does not depend on it."""
         return self._header + encode_record(self.schema, record)
 
 

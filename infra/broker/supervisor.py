@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import asdict, dataclass
@@ -21,6 +20,7 @@ import psutil
 from botcopier.config import Settings
 from botcopier.infra.broker.base import BrokerLauncher, Progress
 from botcopier.infra.broker.exceptions import BrokerError, BrokerStartError
+from botcopier.services import port_open
 
 STATE_FILE = "broker.json"
 LOG_FILE = "broker.log"
@@ -99,14 +99,6 @@ def is_alive(state: BrokerState) -> bool:
         same_process = abs(process.create_time() - state.create_time) < 1.0
         return same_process and any(state.cmdline_marker in arg for arg in process.cmdline())
     except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return False
-
-
-def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return True
-    except OSError:
         return False
 
 
