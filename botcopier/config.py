@@ -129,6 +129,11 @@ class AgentsSettings(_Section):
     drift_detectors: str = "adwin,page_hinkley"
     adwin_delta: float = Field(default=0.002, gt=0)
     page_hinkley_threshold: float = Field(default=50.0, gt=0)
+    # Live features vs the distribution stored in the model: PSI over the last
+    # `psi_window` decisions, checked every `psi_every` decisions once the window is full.
+    psi_threshold: float = Field(default=0.2, gt=0)
+    psi_window: int = Field(default=500, ge=10)
+    psi_every: int = Field(default=100, ge=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> AgentsSettings:
@@ -141,6 +146,17 @@ class AgentsSettings(_Section):
 
     def detectors(self) -> list[str]:
         return [name.strip() for name in self.drift_detectors.split(",") if name.strip()]
+
+
+class CollectorSettings(_Section):
+    """`botcopier collector`: metrics history in SQLite, served as JSON and to Prometheus."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=9107, ge=1, le=65535)
+    # Default: <state_dir>/collector.sqlite
+    database: Path | None = None
+    # Rows kept per table; the oldest go first.
+    max_rows: int = Field(default=1_000_000, ge=1)
 
 
 class DashboardSettings(_Section):
@@ -156,6 +172,7 @@ class Settings(_Section):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     bridge: BridgeSettings = Field(default_factory=BridgeSettings)
     agents: AgentsSettings = Field(default_factory=AgentsSettings)
+    collector: CollectorSettings = Field(default_factory=CollectorSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     def bootstrap_servers(self) -> str:
@@ -164,6 +181,9 @@ class Settings(_Section):
 
     def broker_dir(self) -> Path:
         return self.broker.data_dir or self.paths.state_dir / "broker"
+
+    def collector_database(self) -> Path:
+        return self.collector.database or self.paths.state_dir / "collector.sqlite"
 
     def topic(self, name: str) -> str:
         """Full topic name for a catalogue name, with the configured prefix."""
