@@ -129,11 +129,10 @@ class AgentsSettings(_Section):
     drift_detectors: str = "adwin,page_hinkley"
     adwin_delta: float = Field(default=0.002, gt=0)
     page_hinkley_threshold: float = Field(default=50.0, gt=0)
-    # Live features vs the distribution stored in the model: PSI over the last
-    # `psi_window` decisions, checked every `psi_every` decisions once the window is full.
+    # Live features vs the distribution stored in the model: PSI per feature over each
+    # batch of `psi_batch` decisions of a bot.
     psi_threshold: float = Field(default=0.2, gt=0)
-    psi_window: int = Field(default=500, ge=10)
-    psi_every: int = Field(default=100, ge=1)
+    psi_batch: int = Field(default=500, ge=10)
 
     @model_validator(mode="after")
     def _consistent(self) -> AgentsSettings:

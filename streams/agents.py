@@ -1,15 +1,28 @@
 """The faust-streaming worker (`botcopier agents`): per-bot metrics, drift and retrain requests.
 
-One agent reads ``trade-events`` (keyed ``account:magic``, so each bot stays on one
-partition and no repartitioning is needed), keeps each bot's `BotWatch` state in a Faust
-table (changelog-backed: a restarted worker resumes from it) and publishes BotMetrics,
-DriftEvent and RetrainRequest records in the project's Avro encoding.
+Two agents, each on a topic keyed ``account:magic`` (so a bot stays on one partition and
+no repartitioning is needed):
+
+- ``watch_bots`` reads ``trade-events``; each bot's `BotWatch` lives in changelog-backed
+  tables (`WatchStore`), so a restarted worker resumes from them. Every counted close
+  publishes a BotMetrics record, each detector firing a DriftEvent, and a degradation a
+  RetrainRequest.
+- ``watch_features`` reads ``decisions`` and checks the features the strategy EAs computed
+  against the training distributions of the model that made them (`FeatureDriftWatch`,
+  models followed by `LatestModels`): a drifted feature is a DriftEvent, and the first
+  drifted batch of a model version a RetrainRequest.
+
+A RetrainRequest's ``last_event_id`` is the event that triggered it and ``from_offsets``
+its topic, partition and offset: the point up to which the requester had processed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import faust
@@ -17,10 +30,15 @@ import faust
 from botcopier.config import Settings
 from botcopier.schemas.codec import ValueCodec
 from botcopier.schemas.exceptions import DecodeError
-from botcopier.streams.bot_watch import BotWatch, WatchConfig, WatchOutput
-from botcopier.streams.drift import DriftConfig
+from botcopier.streams.bot_watch import WatchConfig
+from botcopier.streams.drift import Detection, DriftConfig
+from botcopier.streams.feature_drift import FeatureDriftWatch
+from botcopier.streams.latest_models import LatestModels
 from botcopier.streams.retrain_policy import RetrainThresholds
 from botcopier.streams.topics import topic as topic_spec
+from botcopier.streams.watch_store import WatchStore
+
+log = logging.getLogger("botcopier.agents")
 
 
 def watch_config(settings: Settings) -> WatchConfig:
@@ -48,6 +66,67 @@ def watch_config(settings: Settings) -> WatchConfig:
     )
 
 
+class _Outputs:
+    """The agents' output topics and the records they publish, in the project's Avro."""
+
+    def __init__(self, app: faust.App, settings: Settings, codec: ValueCodec) -> None:
+        self.codec = codec
+        self.topics = {
+            name: app.topic(settings.topic(name), key_serializer="raw", value_serializer="raw")
+            for name in ("bot-metrics", "drift", "retrain-requests")
+        }
+
+    async def send(self, name: str, schema: str, key: str, record: dict[str, Any]) -> None:
+        topic = self.topics[name]
+        value = self.codec.encode(schema, record, topic=topic.get_topic_name())
+        await topic.send(key=key.encode(), value=value)
+
+    async def drift(self, source: Mapping[str, Any], detection: Detection, **model: Any) -> None:
+        record = {
+            **_header(source),
+            "account": source["account"],
+            "magic": source["magic"],
+            "detector": detection.detector,
+            "feature": detection.feature,
+            "statistic": float(detection.statistic),
+            "threshold": float(detection.threshold),
+            "model_name": model.get("model_name"),
+            "model_version": model.get("model_version"),
+        }
+        await self.send("drift", "DriftEvent", _bot(source), record)
+
+    async def retrain(
+        self, source: Mapping[str, Any], message: Any, model_name: str, reason: str, detail: str
+    ) -> None:
+        record = {
+            **_header(source),
+            "model_name": model_name,
+            "account": source["account"],
+            "magic": source["magic"],
+            "reason": reason,
+            "detail": detail,
+            "last_event_id": source["event_id"],
+            "from_offsets": [
+                {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+            ],
+        }
+        await self.send("retrain-requests", "RetrainRequest", model_name, record)
+
+
+def _bot(record: Mapping[str, Any]) -> str:
+    return f"{record['account']}:{record['magic']}"
+
+
+def _header(source: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": uuid.uuid4().hex,
+        "schema_version": 1,
+        "event_time_ms": int(time.time() * 1000),
+        "trace_id": source.get("trace_id"),
+        "span_id": None,
+    }
+
+
 def create_app(settings: Settings, config: WatchConfig | None = None) -> faust.App:
     config = config or watch_config(settings)
     prefix = settings.kafka.topic_prefix
@@ -63,82 +142,112 @@ def create_app(settings: Settings, config: WatchConfig | None = None) -> faust.A
         web_enabled=False,
     )
     codec = ValueCodec.from_settings(settings)
+    outputs = _Outputs(app, settings, codec)
     trades = app.topic(settings.topic("trade-events"), key_serializer="raw", value_serializer="raw")
-    outputs = {
-        name: app.topic(settings.topic(name), key_serializer="raw", value_serializer="raw")
-        for name in ("bot-metrics", "drift", "retrain-requests")
-    }
-    bots = app.Table("bot-watch", default=dict, partitions=partitions)
+    store = WatchStore(
+        config,
+        app.Table("bot-watch", default=dict, partitions=partitions),
+        app.Table("bot-trades", default=None, partitions=partitions),
+    )
+
+    @app.on_partitions_revoked.connect
+    async def _revoked(app: faust.App, revoked: Any, **kwargs: Any) -> None:
+        store.forget_all()
+
+    @app.on_partitions_assigned.connect
+    async def _assigned(app: faust.App, assigned: Any, **kwargs: Any) -> None:
+        store.forget_all()
 
     @app.agent(trades)
     async def watch_bots(stream: faust.StreamT) -> None:
-        async for value in stream:
+        async for event in stream.events():
             try:
-                event = codec.decode(value, topic=trades.get_topic_name(), schema_name="TradeEvent")
+                decoded = codec.decode(
+                    event.value, topic=trades.get_topic_name(), schema_name="TradeEvent"
+                )
             except DecodeError:
                 continue  # the bridge validated it; anything else is not ours to count
-            record = event.record
-            bot = f"{record['account']}:{record['magic']}"
-            watch = BotWatch(config, bots[bot] or None)
+            record = decoded.record
+            bot = _bot(record)
+            watch = store.get(bot)
             output = watch.on_event(record)
-            bots[bot] = watch.to_state()
-            if output is not None:
-                await _publish(codec, outputs, settings, bot, record, output, config)
+            store.save(bot, watch, output)
+            if output is None:
+                continue
+            metrics = {
+                **_header(record),
+                "event_id": f"bm-{record['event_id']}",
+                "account": record["account"],
+                "magic": record["magic"],
+                "window_days": config.window_days,
+                **output.metrics,
+                "last_event_id": output.last_event_id,
+            }
+            await outputs.send("bot-metrics", "BotMetrics", bot, metrics)
+            for detection in output.drifts:
+                await outputs.drift(record, detection)
+            if output.retrain_reason:
+                detail = f"{output.retrain_reason} after {output.metrics['trade_count']} trades"
+                await outputs.retrain(
+                    record, event.message, f"clone-{bot}", output.retrain_reason, detail
+                )
 
+    _add_feature_watch(app, settings, codec, outputs)
     return app
 
 
-async def _publish(
-    codec: ValueCodec,
-    outputs: dict[str, Any],
-    settings: Settings,
-    bot: str,
-    event: dict[str, Any],
-    output: WatchOutput,
-    config: WatchConfig,
+def _add_feature_watch(
+    app: faust.App, settings: Settings, codec: ValueCodec, outputs: _Outputs
 ) -> None:
-    now_ms = int(time.time() * 1000)
-    common = {"schema_version": 1, "trace_id": event.get("trace_id"), "span_id": None}
-    metrics = {
-        **common,
-        "event_id": f"bm-{event['event_id']}",
-        "event_time_ms": now_ms,
-        "account": event["account"],
-        "magic": event["magic"],
-        "window_days": config.window_days,
-        **output.metrics,
-        "last_event_id": output.last_event_id,
-    }
-    await _send(codec, outputs["bot-metrics"], settings, "BotMetrics", bot, metrics)
-    for detection in output.drifts:
-        drift = {
-            **common,
-            "event_id": uuid.uuid4().hex,
-            "event_time_ms": now_ms,
-            "account": event["account"],
-            "magic": event["magic"],
-            "detector": detection.detector,
-            "statistic": float(detection.statistic),
-            "threshold": float(detection.threshold),
-        }
-        await _send(codec, outputs["drift"], settings, "DriftEvent", bot, drift)
-    if output.retrain_reason:
-        request = {
-            **common,
-            "event_id": uuid.uuid4().hex,
-            "event_time_ms": now_ms,
-            "model_name": f"clone-{bot}",
-            "account": event["account"],
-            "magic": event["magic"],
-            "reason": output.retrain_reason,
-            "detail": f"{output.retrain_reason} after {output.metrics['trade_count']} trades",
-            "last_event_id": output.last_event_id,
-        }
-        await _send(
-            codec, outputs["retrain-requests"], settings, "RetrainRequest", f"clone-{bot}", request
-        )
+    decisions = app.topic(settings.topic("decisions"), key_serializer="raw", value_serializer="raw")
+    feature_states = app.Table(
+        "feature-watch", default=dict, partitions=topic_spec("decisions").partitions
+    )
+    models: dict[str, LatestModels] = {}
+    agents = settings.agents
 
+    @app.task
+    async def follow_models() -> None:
+        # Not a Faust agent: every worker needs every model, whatever partitions it owns.
+        models["latest"] = latest = LatestModels(settings)
+        try:
+            while True:
+                if not await asyncio.to_thread(latest.poll):
+                    await asyncio.sleep(0.5)
+        finally:
+            latest.close()
 
-async def _send(codec, topic, settings: Settings, schema: str, key: str, record: dict) -> None:
-    name = topic.get_topic_name()
-    await topic.send(key=key.encode(), value=codec.encode(schema, record, topic=name))
+    @app.agent(decisions)
+    async def watch_features(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            try:
+                decoded = codec.decode(
+                    event.value, topic=decisions.get_topic_name(), schema_name="Decision"
+                )
+            except DecodeError:
+                continue
+            record = decoded.record
+            latest = models.get("latest")
+            known = latest.get(record["model_name"]) if latest else None
+            # Only the version whose distributions we hold can be judged against them.
+            if known is None or known.version != record["model_version"]:
+                continue
+            key = f"{_bot(record)}|{known.name}"
+            watch = FeatureDriftWatch(
+                known.distributions,
+                known.version,
+                batch_size=agents.psi_batch,
+                threshold=agents.psi_threshold,
+                state=feature_states[key] or None,
+            )
+            found = watch.on_decision(record["features"])
+            wanted = watch.retrain_wanted(found)
+            feature_states[key] = watch.to_state()
+            for detection in found:
+                await outputs.drift(
+                    record, detection, model_name=known.name, model_version=known.version
+                )
+            if wanted:
+                drifted = ", ".join(f"{d.feature} (PSI {d.statistic:.3f})" for d in found)
+                detail = f"features of {known.name} {known.version} drifted: {drifted}"
+                await outputs.retrain(record, event.message, known.name, "drift", detail)

@@ -32,6 +32,7 @@ class Detection:
     detector: str
     statistic: float
     threshold: float
+    feature: str | None = None  # set by feature-distribution checks
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,6 @@ class DriftConfig:
     page_hinkley: dict[str, Any] | None = field(
         default_factory=lambda: {"min_instances": 30, "delta": 0.005, "threshold": 50.0}
     )
-    psi_threshold: float = 0.2
 
 
 class BotDriftDetectors:
@@ -81,10 +81,20 @@ def psi(expected: Sequence[float], actual: Iterable[float], edges: Sequence[floa
     if len(expected) != len(edges) + 1:
         raise ValueError(f"{len(expected)} bins need {len(expected) - 1} edges, got {len(edges)}")
     counts = [0] * len(expected)
-    total = 0
     for value in actual:
-        counts[bisect.bisect_right(edges, value)] += 1
-        total += 1
+        counts[bin_index(edges, value)] += 1
+    return psi_of_counts(expected, counts)
+
+
+def bin_index(edges: Sequence[float], value: float) -> int:
+    return bisect.bisect_right(edges, value)
+
+
+def psi_of_counts(expected: Sequence[float], counts: Sequence[int]) -> float:
+    """PSI of live per-bin ``counts`` against ``expected`` bin fractions."""
+    if len(expected) != len(counts):
+        raise ValueError(f"{len(expected)} expected bins, {len(counts)} counted")
+    total = sum(counts)
     if total == 0:
         raise ValueError("no live values to compare")
     score = 0.0

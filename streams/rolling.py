@@ -18,7 +18,7 @@ Examples
 --------
 >>> metrics = RollingTradeMetrics(window_days=30)
 >>> for day, net in [(1, 10.0), (2, -5.0), (3, 20.0), (4, -30.0)]:
-...     metrics.update(day * 86_400_000, net)
+...     forgotten = metrics.update(day * 86_400_000, net)
 >>> m = metrics.get()
 >>> m["trade_count"], m["win_rate"], m["max_drawdown"], m["profit_factor"]
 (4, 0.5, 30.0, 0.8571428571428571)
@@ -44,16 +44,25 @@ class RollingTradeMetrics:
         self.retention_days = retention_days
         self._times: list[int] = []
         self._results: list[float] = []
+        self._keys: list[Any] = []
 
-    def update(self, close_time_ms: int, net_profit: float) -> None:
-        """Add one closed trade (late arrivals are placed by their close time)."""
+    def update(self, close_time_ms: int, net_profit: float, key: Any = None) -> list[Any]:
+        """Add one closed trade (late arrivals are placed by their close time).
+
+        ``key`` names the trade (an event id); the keys of the trades this update pushed
+        out of the retention are returned, so whoever stores them can forget them too.
+        """
         index = bisect.bisect_right(self._times, close_time_ms)
         self._times.insert(index, close_time_ms)
         self._results.insert(index, net_profit)
+        self._keys.insert(index, key)
         cutoff = self._times[-1] - self.retention_days * DAY_MS
         drop = bisect.bisect_right(self._times, cutoff)
-        if drop:
-            del self._times[:drop], self._results[:drop]
+        if not drop:
+            return []
+        dropped = self._keys[:drop]
+        del self._times[:drop], self._results[:drop], self._keys[:drop]
+        return dropped
 
     def get(self) -> dict[str, Any]:
         """The metrics over the window ending at the latest close."""
@@ -62,24 +71,12 @@ class RollingTradeMetrics:
         start = bisect.bisect_right(self._times, self._times[-1] - self.window_days * DAY_MS)
         return summarize(self._results[start:])
 
+    def trades(self) -> list[tuple[int, float, Any]]:
+        """The kept trades as (close time, result, key), oldest first."""
+        return list(zip(self._times, self._results, self._keys, strict=True))
+
     def __len__(self) -> int:
         return len(self._times)
-
-    # Faust tables hold plain data: the state round-trips through these two.
-    def to_state(self) -> dict[str, Any]:
-        return {
-            "window_days": self.window_days,
-            "retention_days": self.retention_days,
-            "trades": [[t, r] for t, r in zip(self._times, self._results, strict=True)],
-        }
-
-    @classmethod
-    def from_state(cls, state: dict[str, Any]) -> RollingTradeMetrics:
-        metrics = cls(state["window_days"], state["retention_days"])
-        for time_ms, result in state["trades"]:
-            metrics._times.append(int(time_ms))
-            metrics._results.append(float(result))
-        return metrics
 
 
 def summarize(results: list[float]) -> dict[str, Any]:

@@ -92,4 +92,7 @@ def test_worker_publishes_metrics_one_retrain_and_ignores_duplicates(fresh_setti
     assert_close({k: last[k] for k in expected}, expected)
     assert last["last_event_id"] == events[-1]["event_id"]
     assert [r["reason"] for r in requests] == ["win_rate"]
-    assert requests[0]["last_event_id"].startswith("close-")
+    request = requests[0]
+    assert request["last_event_id"].startswith("close-")
+    [position] = request["from_offsets"]
+    assert position["topic"] == topic and position["offset"] >= 0

@@ -69,12 +69,17 @@ def test_late_trade_is_placed_by_its_close_time():
     assert_close(metrics.get(), pandas_metrics(trades, 3 * DAY_MS, 10))
 
 
-def test_state_round_trips():
+def test_retention_returns_the_keys_it_forgets():
     metrics = RollingTradeMetrics(window_days=5, retention_days=7)
-    for day in range(1, 9):
-        metrics.update(day * DAY_MS, float(day % 3 - 1))
-    restored = RollingTradeMetrics.from_state(metrics.to_state())
-    assert restored.get() == metrics.get() and len(restored) == len(metrics)
+    dropped = []
+    for day in range(1, 12):
+        dropped += metrics.update(day * DAY_MS, float(day % 3 - 1), key=f"t{day}")
+    assert dropped == ["t1", "t2", "t3", "t4"]  # at day 11, day 4 is exactly 7 days old: gone
+    assert [key for _t, _r, key in metrics.trades()] == [f"t{d}" for d in range(5, 12)]
+    restored = RollingTradeMetrics(window_days=5, retention_days=7)
+    for time_ms, result, key in metrics.trades():
+        restored.update(time_ms, result, key)
+    assert restored.get() == metrics.get() and restored.trades() == metrics.trades()
 
 
 def test_empty_and_invalid_windows():
