@@ -227,8 +227,10 @@ def _add_feature_watch(
             except DecodeError:
                 continue
             record = decoded.record
-            latest = models.get("latest")
-            known = latest.get(record["model_name"]) if latest else None
+            # Judging before the models published earlier are read would skip decisions.
+            while "latest" not in models or not models["latest"].caught_up:
+                await asyncio.sleep(0.1)
+            known = models["latest"].get(record["model_name"])
             # Only the version whose distributions we hold can be judged against them.
             if known is None or known.version != record["model_version"]:
                 continue

@@ -38,23 +38,40 @@ class LatestModels:
         self._consumer = Consumer(
             consumer_config(settings, f"{settings.kafka.topic_prefix}models-reader-{uuid.uuid4()}")
         )
-        self._assigned = False
+        # Partition -> offset still to read before the models that existed at start are in.
+        self._behind: dict[int, int] | None = None
         self.models: dict[str, KnownModel] = {}
         self.rejected = 0
 
+    @property
+    def caught_up(self) -> bool:
+        """Every model published before this reader started has been read."""
+        return self._behind is not None and not self._behind
+
     def poll(self, max_messages: int = 100) -> int:
         """Take whatever new model records have arrived, without waiting; how many."""
-        if not self._assigned:
-            metadata = self._consumer.list_topics(self.topic, timeout=10).topics[self.topic]
-            self._consumer.assign(
-                [TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in metadata.partitions]
-            )
-            self._assigned = True
+        if self._behind is None:
+            self._behind = self._assign()
         messages = self._consumer.consume(num_messages=max_messages, timeout=0)
         for message in messages:
-            if message.error() is None and message.value() is not None:
+            if message.error() is not None:
+                continue
+            if message.offset() + 1 >= self._behind.get(message.partition(), 0):
+                self._behind.pop(message.partition(), None)
+            if message.value() is not None:
                 self._take(message.value())
         return len(messages)
+
+    def _assign(self) -> dict[int, int]:
+        metadata = self._consumer.list_topics(self.topic, timeout=10).topics[self.topic]
+        partitions = [TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in metadata.partitions]
+        behind = {}
+        for partition in partitions:
+            low, high = self._consumer.get_watermark_offsets(partition, timeout=10)
+            if high > low:
+                behind[partition.partition] = high
+        self._consumer.assign(partitions)
+        return behind
 
     def get(self, name: str) -> KnownModel | None:
         return self.models.get(name)
