@@ -190,6 +190,18 @@ def _cmd_agents(settings: Settings, args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def _cmd_collector(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.streams.collector_service import run_collector
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if args.database is not None:
+        overrides["database"] = args.database
+    if overrides:
+        collector = settings.collector.model_copy(update=overrides)
+        settings = settings.model_copy(update={"collector": collector})
+    return run_collector(settings)
+
+
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from botcopier.demo import run_demo
 
@@ -293,6 +305,21 @@ def build_parser() -> argparse.ArgumentParser:
     agents.add_argument("--web-port", type=int, default=6066, help="Faust's own web port")
     agents.add_argument("--log-level", default="info", choices=["crit", "error", "warn", "info"])
     agents.set_defaults(handler=_cmd_agents)
+
+    collector = commands.add_parser(
+        "collector",
+        help="metrics history in SQLite, served as JSON and to Prometheus",
+        description="Reads bot-metrics and ea-metrics (and counts retrain-requests and drift), "
+        "keeps their history in SQLite and serves GET /metrics?limit=N (JSON, newest rows "
+        "first), GET /prometheus (Prometheus text format) and GET /healthz. Stops gracefully "
+        "on SIGTERM/SIGINT. Grafana dashboard: infra/grafana/botcopier.json.",
+    )
+    collector.add_argument("--host", help="listen address (default: collector.host)")
+    collector.add_argument("--port", type=int, help="HTTP port (default: collector.port, 9107)")
+    collector.add_argument(
+        "--database", type=Path, help="SQLite file (default: <state_dir>/collector.sqlite)"
+    )
+    collector.set_defaults(handler=_cmd_collector)
 
     tail = commands.add_parser("tail", help="print a topic's records as readable lines")
     tail.add_argument("topic", help="catalogue name, e.g. trade-events")

@@ -2,7 +2,10 @@
 
 The topic catalogue (`topics`), idempotent topic creation and offsets (`admin`), client
 settings with BotCopier's forced delivery guarantees (`clients`), exactly-once effects by
-event id (`dedup`) and readable decoding of a topic (`tail`).
+event id (`dedup`) and readable decoding of a topic (`tail`). The metrics collector
+(`botcopier collector`) is `collector` (records → rows, gauges, counters), `metrics_store`
+(SQLite history), `collector_metrics` (Prometheus series), `collector_http` (endpoints) and
+`collector_service` (the process).
 """
 
 from botcopier.streams.dedup import EventDeduplicator

@@ -27,7 +27,7 @@ def test_help_lists_every_subcommand_and_first_steps():
         assert word in result.stdout
 
 
-@pytest.mark.parametrize("command", ["broker", "topics", "demo", "config"])
+@pytest.mark.parametrize("command", ["broker", "topics", "demo", "config", "collector"])
 def test_each_subcommand_has_help(command):
     result = run_cli(command, "--help")
     assert result.returncode == 0
