@@ -127,6 +127,7 @@ def _cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
         seed=args.seed,
         csv=args.csv,
         bars_per_second=args.bars_per_second,
+        fading_bot=args.fading_bot,
     )
     spool_dir = args.spool_dir or settings.paths.state_dir / "simulator-spool"
     _say(
@@ -269,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--bars", type=int, default=500, help="bars per EA (default 500)")
     simulate.add_argument("--seed", type=int, default=0)
     simulate.add_argument("--csv", type=Path, help="MT4 bars CSV instead of a random walk")
+    simulate.add_argument(
+        "--fading-bot",
+        action="store_true",
+        help="add a bot to the first EA whose win rate collapses a third of the way in "
+        "(to see the agents ask for a retrain)",
+    )
     simulate.add_argument(
         "--bars-per-second", type=float, help="pace per EA (default: as fast as acks allow)"
     )

@@ -1,8 +1,9 @@
 """The end-to-end demo: what `botcopier demo` (and the README's first command) runs.
 
-Broker → topics → bridge (its own process) → simulated Observer EAs sending bars, trades and
-metric snapshots → what landed on the topics, decoded. Each later part of BotCopier extends
-it.
+Broker → topics → bridge (its own process) → agents worker (its own process) → simulated
+Observer EAs sending bars, trades and metric snapshots, one of them with a bot whose edge
+fades → the agents' metrics shown live as the EAs trade, and the retrain request the fading
+bot causes → what landed on the topics, decoded. Each later part of BotCopier extends it.
 """
 
 from __future__ import annotations
@@ -20,10 +21,20 @@ from botcopier.config import Settings
 from botcopier.infra.broker import start_broker, stop
 from botcopier.infra.broker import status as broker_status
 from botcopier.services import ServiceProcess, botcopier_command
-from botcopier.streams.admin import create_topics, message_counts
+from botcopier.streams.admin import create_topics, message_counts, wait_for_group
+from botcopier.streams.agents_view import AgentsView, metrics_line
 from botcopier.streams.tail import tail
 
-SHOWN_TOPICS = ("trade-events", "market-data", "ea-metrics", "dead-letter")
+SHOWN_TOPICS = (
+    "trade-events",
+    "market-data",
+    "ea-metrics",
+    "dead-letter",
+    "bot-metrics",
+    "drift",
+    "retrain-requests",
+)
+FADING_MAGIC = 1004  # FadingEdgeBot's magic number
 
 
 def _say(line: str) -> None:
@@ -39,27 +50,33 @@ def _with_demo_tokens(settings: Settings, plan: SimulationPlan) -> Settings:
     return settings.model_copy(update={"bridge": bridge})
 
 
-def _bridge_env(settings: Settings) -> dict[str, str]:
-    env = {
+def _service_env(settings: Settings) -> dict[str, str]:
+    """What a service process needs to find the demo's broker, topics and state."""
+    return {
         "BOTCOPIER_KAFKA__BOOTSTRAP_SERVERS": settings.bootstrap_servers(),
         "BOTCOPIER_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix,
         "BOTCOPIER_PATHS__STATE_DIR": str(settings.paths.state_dir),
     }
+
+
+def _bridge_env(settings: Settings) -> dict[str, str]:
+    env = _service_env(settings)
     for ea_id, token in settings.bridge.tokens.items():
         env[f"BOTCOPIER_BRIDGE__TOKENS__{ea_id}"] = token.get_secret_value()
     return env
 
 
-def _bridge_health(settings: Settings) -> dict:
-    url = f"http://{settings.bridge.host}:{settings.bridge.metrics_port}/healthz"
+def _get(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own endpoint
-        return json.loads(response.read())
+        return response.read()
+
+
+def _bridge_health(settings: Settings) -> dict:
+    return json.loads(_get(f"http://{settings.bridge.host}:{settings.bridge.metrics_port}/healthz"))
 
 
 def _bridge_metrics(settings: Settings) -> list[str]:
-    url = f"http://{settings.bridge.host}:{settings.bridge.metrics_port}/metrics"
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own endpoint
-        text = response.read().decode()
+    text = _get(f"http://{settings.bridge.host}:{settings.bridge.metrics_port}/metrics").decode()
     wanted = (
         "botcopier_bridge_events_published_total",
         "botcopier_bridge_ack_latency_seconds_count",
@@ -67,29 +84,68 @@ def _bridge_metrics(settings: Settings) -> list[str]:
     return [line for line in text.splitlines() if line.startswith(wanted)]
 
 
+def _start(settings: Settings, name: str, argv: list[str], env: dict[str, str]) -> ServiceProcess:
+    log = settings.paths.state_dir / "logs" / f"{name}.log"
+    return ServiceProcess(name, botcopier_command(*argv), env, log)
+
+
+def _collector_figures(settings: Settings) -> list[str]:
+    base = f"http://{settings.collector.host}:{settings.collector.port}"
+    history = json.loads(_get(f"{base}/metrics?limit=3"))
+    lines = [f"  GET /metrics?limit=3 -> {len(history['bot_metrics'])} newest bot metrics, e.g.:"]
+    lines += [f"    {json.dumps(row)[:150]}" for row in history["bot_metrics"][:1]]
+    wanted = ("botcopier_bot_win_rate{", "botcopier_retrain_requests_total{")
+    prometheus = _get(f"{base}/prometheus").decode().splitlines()
+    lines += [f"  {line}" for line in prometheus if line.startswith(wanted)][:8]
+    return lines
+
+
 def run_demo(settings: Settings, keep_running: bool = False, bars: int = 300) -> int:
-    plan = SimulationPlan(eas=3, bars=bars, seed=1)
+    # Fresh account numbers per run: the bots are new, so the metrics and the retrain
+    # cooldowns of an earlier run (same simulated market times) do not mix into this one.
+    plan = SimulationPlan(
+        eas=3,
+        bars=bars,
+        seed=1,
+        bars_per_second=40,
+        fading_bot=True,
+        account_base=900_000 + secrets.randbelow(9_000) * 100,
+    )
     settings = _with_demo_tokens(settings, plan)
     was_running = broker_status(settings).running
-    _say("== 1/5 broker")
+    _say("== 1/7 broker")
     state = start_broker(settings, progress=_say)
-    bridge: ServiceProcess | None = None
+    services: list[ServiceProcess] = []
     try:
-        _say("== 2/5 topics")
+        _say("== 2/7 topics")
         create_topics(settings, progress=lambda line: _say(f"  {line}"))
         before = message_counts(settings, SHOWN_TOPICS)
 
-        _say(f"== 3/5 bridge on {settings.bridge.host}:{settings.bridge.port}")
-        bridge = ServiceProcess(
-            "bridge",
-            botcopier_command("bridge"),
-            _bridge_env(settings),
-            settings.paths.state_dir / "logs" / "bridge.log",
-        )
+        _say(f"== 3/7 bridge on {settings.bridge.host}:{settings.bridge.port}")
+        bridge = _start(settings, "bridge", ["bridge"], _bridge_env(settings))
+        services.append(bridge)
         bridge.start(port=settings.bridge.port, host=settings.bridge.host)
         _say(f"  healthz: {_bridge_health(settings)}  (log: {bridge.log_path})")
 
-        _say(f"== 4/5 simulator: {plan.eas} EAs x {plan.bars} H1 bars, 3 bots each")
+        _say("== 4/7 agents worker and metrics collector")
+        agents = _start(settings, "agents", ["agents"], _service_env(settings))
+        services.append(agents)
+        agents.start()
+        collector = _start(settings, "collector", ["collector"], _service_env(settings))
+        services.append(collector)
+        collector.start(port=settings.collector.port, host=settings.collector.host)
+        group = f"{settings.kafka.topic_prefix}agents"
+        assigned = wait_for_group(settings, group, settings.topic("trade-events"))
+        _say(f"  agents consuming trade-events partitions {sorted(set().union(*assigned))}")
+        _say(f"  logs: {agents.log_path}, {collector.log_path}")
+
+        _say(
+            f"== 5/7 simulator: {plan.eas} EAs x {plan.bars} H1 bars, 3 bots each; "
+            f"{plan.ea_id(0)} also runs a bot whose edge fades after {plan.bars // 3} bars "
+            f"(magic {FADING_MAGIC})"
+        )
+        view = AgentsView(settings, emit=_say)
+        view.start()
         spool = settings.paths.state_dir / "demo-spool"
         result = asyncio.run(simulate(settings, plan, spool, progress=_say))
         for report in result.reports:
@@ -97,8 +153,23 @@ def run_demo(settings: Settings, keep_running: bool = False, bars: int = 300) ->
                 f"  {report.ea_id}: {report.trades} trades, {report.bars} bars, "
                 f"{report.metrics} metric snapshots; all acked: {not result.unacked[report.ea_id]}"
             )
+        view.wait_quiet()
+        seen = view.stop()
 
-        _say("== 5/5 on the topics")
+        _say("== 6/7 what the agents concluded")
+        for bot, metrics in sorted(seen.latest.items()):
+            _say(f"  {metrics_line(bot, metrics)}")
+        fading_bot = f"{plan.account_base + 1}:{FADING_MAGIC}"
+        fading_requests = [r for r in seen.retrains if f"{r['account']}:{r['magic']}" == fading_bot]
+        _say(
+            f"  {seen.metrics} metric updates, {len(seen.drifts)} drift events, "
+            f"{len(seen.retrains)} retrain requests ({len(fading_requests)} for the fading "
+            f"bot {fading_bot})"
+        )
+        for line in _collector_figures(settings):
+            _say(line)
+
+        _say("== 7/7 on the topics")
         after = message_counts(settings, SHOWN_TOPICS)
         for name in SHOWN_TOPICS:
             _say(f"  {settings.topic(name):28} +{after[name] - before[name]} (total {after[name]})")
@@ -111,14 +182,19 @@ def run_demo(settings: Settings, keep_running: bool = False, bars: int = 300) ->
             _say(f"  {line}")
         sent = sum(r.trades for r in result.reports)
         arrived = after["trade-events"] - before["trade-events"]
-        ok = result.complete and arrived == sent
-        _say(f"\nevery trade event acked and on Kafka exactly once: {ok} ({arrived}/{sent})")
+        exactly_once = result.complete and arrived == sent
+        _say(
+            f"\nevery trade event acked and on Kafka exactly once: {exactly_once} "
+            f"({arrived}/{sent})"
+        )
+        _say(f"the fading bot's collapse asked for a retrain: {bool(fading_requests)}")
         _say(f"broker: {state.display_name} on {state.bootstrap}")
-        return 0 if ok else 1
+        return 0 if exactly_once and fading_requests else 1
     finally:
-        if bridge is not None and bridge.process is not None:
-            code = bridge.stop()
-            _say(f"bridge stopped (exit {code})")
+        for service in reversed(services):
+            if service.process is not None:
+                code = service.stop()
+                _say(f"{service.name} stopped (exit {code})")
         if keep_running or was_running:
             _say("broker left running: `botcopier broker stop` stops it")
         else:

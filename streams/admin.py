@@ -138,3 +138,30 @@ def watermarks(consumer, partition, timeout_s: float) -> tuple[int, int]:
             if exc.args[0].code() not in _NOT_READY or time.monotonic() > deadline:
                 raise TopicAdminError(f"cannot read offsets of {partition.topic}: {exc}") from exc
             time.sleep(0.1)
+
+
+def group_assignments(settings: Settings, group: str, topic: str) -> list[set[int]]:
+    """Partitions of ``topic`` held by each member of consumer group ``group`` (may be [])."""
+    admin = AdminClient(admin_config(settings))
+    [future] = admin.describe_consumer_groups([group]).values()
+    return [
+        {tp.partition for tp in member.assignment.topic_partitions if tp.topic == topic}
+        for member in future.result(10).members
+    ]
+
+
+def wait_for_group(
+    settings: Settings, group: str, topic: str, members: int = 1, timeout_s: float = 90.0
+) -> list[set[int]]:
+    """Block until ``members`` members of ``group`` each hold partitions of ``topic``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assignments = group_assignments(settings, group, topic)
+        if len(assignments) >= members and all(assignments):
+            return assignments
+        if time.monotonic() > deadline:
+            raise TopicAdminError(
+                f"consumer group {group} has {assignments} on {topic} after {timeout_s:.0f} s; "
+                f"expected {members} member(s) with partitions"
+            )
+        time.sleep(0.5)

@@ -39,8 +39,26 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
         f"magic={r['magic']} win_rate={r['win_rate']:.2f} trades={r['trade_count']} "
         f"sharpe={r['sharpe']:.2f} drawdown={r['max_drawdown']:.2f}"
     ),
+    "BotMetrics": lambda r: (
+        f"bot={r['account']}:{r['magic']} trades={r['trade_count']} win_rate={r['win_rate']:.2f} "
+        f"profit={r['total_profit']:.2f} drawdown={r['max_drawdown']:.2f} "
+        f"sharpe={r['sharpe']:.2f} last={r.get('last_event_id')}"
+    ),
+    "DriftEvent": lambda r: (
+        f"bot={r['account']}:{r['magic']} {r['detector']}"
+        + (
+            f" feature={r['feature']} model={r['model_name']} {r['model_version']}"
+            if r.get("feature")
+            else ""
+        )
+        + f" statistic={r['statistic']:.4g} threshold={r['threshold']:.4g}"
+    ),
+    "RetrainRequest": lambda r: (
+        f"model={r['model_name']} reason={r['reason']} ({r.get('detail', '')}) "
+        f"last_event_id={r.get('last_event_id')}"
+    ),
     "DeadLetter": lambda r: (
-        f"{r['reason_code']}: {r['reason']} raw={r['raw'][:80]!r} ea={r['ea_id']}"
+        f"{r['reason_code']}: {r['reason']} raw={r['raw'][:80]!r} ea={r.get('ea_id')}"
     ),
 }
 

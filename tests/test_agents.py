@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient
 
 from botcopier.config import Settings
 from botcopier.schemas.codec import ValueCodec
 from botcopier.services import ServiceProcess, botcopier_command
-from botcopier.streams.clients import admin_config, producer_config
+from botcopier.streams.admin import wait_for_group
+from botcopier.streams.clients import producer_config
 from tests.helpers import consume_topic, free_port
 from tests.test_bridge import decode_all
 from tests.test_rolling_metrics import assert_close, pandas_metrics
@@ -210,29 +210,14 @@ def test_a_killed_worker_resumes_from_its_tables_without_double_counting(fresh_s
     )
 
 
-def group_members(settings: Settings, group: str) -> list[set[int]]:
-    """trade-events partitions of each member of a consumer group."""
-    admin = AdminClient(admin_config(settings))
-    [description] = admin.describe_consumer_groups([group]).values()
-    topic = settings.topic("trade-events")
-    return [
-        {tp.partition for tp in member.assignment.topic_partitions if tp.topic == topic}
-        for member in description.result(10).members
-    ]
-
-
 def test_two_workers_share_the_partitions_and_count_each_close_once(fresh_settings, tmp_path):
     settings = fresh_settings
     workers = [agents_worker(settings, tmp_path / n, n, **NO_DRIFT) for n in ("w1", "w2")]
     try:
-        deadline = time.monotonic() + 90
-        members = []
-        while time.monotonic() < deadline:
-            members = group_members(settings, f"{settings.kafka.topic_prefix}agents")
-            if len(members) == 2 and all(members):
-                break
-            time.sleep(1)
-        assert len(members) == 2 and all(members), (members, workers[1].log_tail(30))
+        members = wait_for_group(
+            settings, f"{settings.kafka.topic_prefix}agents", settings.topic("trade-events"), 2
+        )
+        assert len(members) == 2, (members, workers[1].log_tail(30))
         assert set.union(*members) == set(range(TRADE_PARTITIONS)) and not set.intersection(
             *members
         )

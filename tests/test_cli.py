@@ -82,6 +82,7 @@ def test_demo_runs_end_to_end_and_leaves_nothing_running(tmp_path):
         "BOTCOPIER_PATHS__STATE_DIR": str(tmp_path),
         "BOTCOPIER_BRIDGE__PORT": str(free_port()),
         "BOTCOPIER_BRIDGE__METRICS_PORT": str(free_port()),
+        "BOTCOPIER_COLLECTOR__PORT": str(free_port()),
         **{f"BOTCOPIER_{k}": v for k, v in broker_overrides("kafka").items()},
     }
     result = run_cli("demo", env=env)
@@ -93,7 +94,13 @@ def test_demo_runs_end_to_end_and_leaves_nothing_running(tmp_path):
     assert out.count("all acked: True") == 3
     assert "TradeEvent OPEN" in out  # decoded by tail
     assert "every trade event acked and on Kafka exactly once: True" in out
-    assert "bridge stopped (exit 0)" in out
+    assert "  metrics " in out  # the agents' figures, shown while the EAs trade
+    assert "RETRAIN REQUEST clone-" in out
+    assert "the fading bot's collapse asked for a retrain: True" in out
+    assert "GET /metrics?limit=3 -> 3 newest bot metrics" in out  # the collector
+    assert "botcopier_bot_win_rate{" in out
+    for service in ("bridge", "agents", "collector"):
+        assert f"{service} stopped (exit 0)" in out
     assert out.rstrip().endswith("stopped")
     status = run_cli("broker", "status", env=env)
     assert status.returncode == 3

@@ -11,6 +11,7 @@ import pytest
 from botcopier.bridge.simulator import (
     Bar,
     BreakoutBot,
+    FadingEdgeBot,
     LedgerError,
     MovingAverageCrossBot,
     PaperAccount,
@@ -244,3 +245,20 @@ def test_paper_account_partial_close_and_sell_profit():
 def test_first_ticket_derives_from_the_seed():
     first = [all_actions(seed)[0]["ticket"] for seed in SEEDS]
     assert len(set(first)) == 3 and all(10_000_000 <= t < 11_000_000 for t in first)
+
+
+def test_the_fading_edge_bot_wins_then_loses_on_cue():
+    bars = list(random_walk_bars("EURUSD", start_ms=START_MS, count=400, seed=4))
+    bot = FadingEdgeBot("EURUSD", bars, fade_after=200, seed=4)
+    closes = [
+        (bar.end_ms, action)
+        for bar in bars
+        for action in bot.on_bar(bar)
+        if action["action"] == "CLOSE"
+    ]
+    fade_ms = bars[199].end_ms
+    before = [a["profit"] > 0 for t, a in closes if t <= fade_ms]
+    after = [a["profit"] > 0 for t, a in closes if t > fade_ms + 3_600_000]
+    assert len(before) > 80 and len(after) > 80
+    # Not 85%/10%: a move smaller than the spread loses even on the right side.
+    assert sum(before) / len(before) > 0.6 and sum(after) / len(after) < 0.3

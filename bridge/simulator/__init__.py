@@ -9,6 +9,7 @@ network.
 
 from botcopier.bridge.simulator.bots import (
     BreakoutBot,
+    FadingEdgeBot,
     MovingAverageCrossBot,
     RsiReversionBot,
     SimulatedBot,
@@ -22,6 +23,7 @@ from botcopier.bridge.simulator.market import Bar, parse_time_ms, random_walk_ba
 __all__ = [
     "Bar",
     "BreakoutBot",
+    "FadingEdgeBot",
     "LedgerError",
     "MarketDataError",
     "MovingAverageCrossBot",

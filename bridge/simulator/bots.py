@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import random
 from abc import ABC, abstractmethod
 from collections import deque
 from typing import Any
@@ -283,6 +284,57 @@ class BreakoutBot(SimulatedBot):
         if improvement < self.trail_step_pips * self.pip:
             return []
         return self._modify(order, bar, wanted)
+
+
+class FadingEdgeBot(SimulatedBot):
+    """A bot whose edge fades: scripted so the agents' retrain trigger has something to catch.
+
+    Only a simulator can do this: the bot is handed the bars ahead. Every other bar it opens
+    a trade on the side the next bar will move to with probability ``win_chance`` (against
+    it otherwise) and closes it one bar later. After ``fade_after`` bars the chance drops to
+    ``faded_chance``: its win rate collapses on cue, as a real bot's does when its market
+    changes.
+    """
+
+    def __init__(
+        self,
+        symbol: str,
+        bars_ahead: list[Bar],
+        *,
+        fade_after: int,
+        win_chance: float = 0.85,
+        faded_chance: float = 0.10,
+        lots: float = 0.1,
+        magic: int = 1004,
+        name: str = "fading-edge",
+        account: PaperAccount | None = None,
+        digits: int = 5,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(name, magic, symbol, lots=lots, account=account, digits=digits)
+        self._next_close = {
+            bar.time_ms: following.close
+            for bar, following in zip(bars_ahead, bars_ahead[1:], strict=False)
+        }
+        self.fade_after = fade_after
+        self.win_chance, self.faded_chance = win_chance, faded_chance
+        self._rng = random.Random(seed)
+        self._seen = 0
+
+    def on_bar(self, bar: Bar) -> list[dict[str, Any]]:
+        if bar.symbol != self.symbol:
+            return []
+        self._seen += 1
+        order = self.position
+        if order is not None:
+            return self._close(order, bar)
+        upcoming = self._next_close.get(bar.time_ms)
+        if upcoming is None or self._seen % 2:
+            return []
+        chance = self.win_chance if self._seen <= self.fade_after else self.faded_chance
+        rises = upcoming > bar.close
+        side: Side = "BUY" if rises == (self._rng.random() < chance) else "SELL"
+        return self._open(bar, side, 0.0, 0.0)
 
 
 class WilderRsi:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from botcopier.bridge.client import EaClient
 from botcopier.bridge.exceptions import BridgeError
-from botcopier.bridge.simulator.bots import default_bots
+from botcopier.bridge.simulator.bots import FadingEdgeBot, default_bots
 from botcopier.bridge.simulator.ea import EaReport, SimulatedEa
 from botcopier.bridge.simulator.ledger import PaperAccount
 from botcopier.bridge.simulator.market import Bar, random_walk_bars, read_bars_csv
@@ -31,6 +31,8 @@ class SimulationPlan:
     bars_per_second: float | None = None  # None: as fast as the bridge acks
     ea_prefix: str = "sim"
     account_base: int = 900_000
+    # Give the first EA a FadingEdgeBot too, whose win rate collapses a third of the way in.
+    fading_bot: bool = False
 
     def ea_id(self, index: int) -> str:
         return f"{self.ea_prefix}-{index + 1}"
@@ -92,7 +94,11 @@ async def simulate(
         symbol = SYMBOLS[index % len(SYMBOLS)] if plan.csv is None else None
         bars = list(_bars_for(plan, index, symbol or ""))
         symbol = symbol or (bars[0].symbol if bars else "EURUSD")
-        bots = default_bots(symbol, account=PaperAccount(plan.seed * 1000 + index))
+        account = PaperAccount(plan.seed * 1000 + index)
+        bots = default_bots(symbol, account=account)
+        if plan.fading_bot and index == 0:
+            fade_after = len(bars) // 3
+            bots.append(FadingEdgeBot(symbol, bars, fade_after=fade_after, account=account))
         eas.append(SimulatedEa(client, bots))
         feeds.append(bars)
     pace_s = 1.0 / plan.bars_per_second if plan.bars_per_second else 0.0
