@@ -185,7 +185,7 @@ def _cmd_agents(settings: Settings, args: argparse.Namespace) -> int:
             "-l",
             args.log_level,
             "--web-port",
-            str(args.web_port),
+            str(args.web_port or settings.agents.web_port),
         ],
     )
     return 0  # not reached
@@ -309,7 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Reads trade-events, keeps per-bot state in changelog-backed tables and "
         "publishes bot-metrics, drift and retrain-requests. Run several to share partitions.",
     )
-    agents.add_argument("--web-port", type=int, default=6066, help="Faust's own web port")
+    agents.add_argument(
+        "--web-port", type=int, help="/healthz and /metrics port (default: agents.web_port)"
+    )
     agents.add_argument("--log-level", default="info", choices=["crit", "error", "warn", "info"])
     agents.set_defaults(handler=_cmd_agents)
 

@@ -116,6 +116,8 @@ class BridgeSettings(_Section):
 class AgentsSettings(_Section):
     """The Faust worker: rolling windows, retrain thresholds, drift detectors."""
 
+    # The worker's /healthz and /metrics (localhost only).
+    web_port: int = Field(default=6066, ge=1, le=65535)
     window_days: int = Field(default=30, ge=1)
     retention_days: int = Field(default=90, ge=1)
     min_win_rate: float = Field(default=0.40, ge=0, le=1)

@@ -130,13 +130,17 @@ def run_demo(settings: Settings, keep_running: bool = False, bars: int = 300) ->
         _say("== 4/7 agents worker and metrics collector")
         agents = _start(settings, "agents", ["agents"], _service_env(settings))
         services.append(agents)
-        agents.start()
+        agents.start(port=settings.agents.web_port, timeout_s=60)
         collector = _start(settings, "collector", ["collector"], _service_env(settings))
         services.append(collector)
         collector.start(port=settings.collector.port, host=settings.collector.host)
         group = f"{settings.kafka.topic_prefix}agents"
         assigned = wait_for_group(settings, group, settings.topic("trade-events"))
         _say(f"  agents consuming trade-events partitions {sorted(set().union(*assigned))}")
+        _say(
+            f"  agents /metrics on 127.0.0.1:{settings.agents.web_port}, collector /metrics and "
+            f"/prometheus on {settings.collector.host}:{settings.collector.port}"
+        )
         _say(f"  logs: {agents.log_path}, {collector.log_path}")
 
         _say(

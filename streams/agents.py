@@ -12,6 +12,9 @@ no repartitioning is needed):
   models followed by `LatestModels`): a drifted feature is a DriftEvent, and the first
   drifted batch of a model version a RetrainRequest.
 
+The worker serves ``/healthz`` and ``/metrics`` (Prometheus, `AgentsMetrics`) on its
+``--web-port``, bound to localhost.
+
 A RetrainRequest's ``last_event_id`` is the event that triggered it and ``from_offsets``
 its topic, partition and offset: the point up to which the requester had processed.
 """
@@ -26,10 +29,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from botcopier.config import Settings
 from botcopier.schemas.codec import ValueCodec
 from botcopier.schemas.exceptions import DecodeError
+from botcopier.streams.agents_metrics import AgentsMetrics
 from botcopier.streams.bot_watch import WatchConfig
 from botcopier.streams.drift import Detection, DriftConfig
 from botcopier.streams.feature_drift import FeatureDriftWatch
@@ -69,8 +74,11 @@ def watch_config(settings: Settings) -> WatchConfig:
 class _Outputs:
     """The agents' output topics and the records they publish, in the project's Avro."""
 
-    def __init__(self, app: faust.App, settings: Settings, codec: ValueCodec) -> None:
+    def __init__(
+        self, app: faust.App, settings: Settings, codec: ValueCodec, metrics: AgentsMetrics
+    ) -> None:
         self.codec = codec
+        self.metrics = metrics
         self.topics = {
             name: app.topic(settings.topic(name), key_serializer="raw", value_serializer="raw")
             for name in ("bot-metrics", "drift", "retrain-requests")
@@ -80,6 +88,7 @@ class _Outputs:
         topic = self.topics[name]
         value = self.codec.encode(schema, record, topic=topic.get_topic_name())
         await topic.send(key=key.encode(), value=value)
+        self.metrics.published.labels(topic=name).inc()
 
     async def drift(self, source: Mapping[str, Any], detection: Detection, **model: Any) -> None:
         record = {
@@ -94,6 +103,7 @@ class _Outputs:
             "model_version": model.get("model_version"),
         }
         await self.send("drift", "DriftEvent", _bot(source), record)
+        self.metrics.drift.labels(detector=detection.detector).inc()
 
     async def retrain(
         self, source: Mapping[str, Any], message: Any, model_name: str, reason: str, detail: str
@@ -111,6 +121,7 @@ class _Outputs:
             ],
         }
         await self.send("retrain-requests", "RetrainRequest", model_name, record)
+        self.metrics.retrains.labels(reason=reason).inc()
 
 
 def _bot(record: Mapping[str, Any]) -> str:
@@ -139,10 +150,12 @@ def create_app(settings: Settings, config: WatchConfig | None = None) -> faust.A
         topic_partitions=partitions,
         topic_replication_factor=settings.kafka.replication_factor,
         store="memory://",
-        web_enabled=False,
+        web_bind="127.0.0.1",
     )
     codec = ValueCodec.from_settings(settings)
-    outputs = _Outputs(app, settings, codec)
+    metrics = AgentsMetrics()
+    outputs = _Outputs(app, settings, codec, metrics)
+    health: dict[str, Any] = {"status": "ok"}
     trades = app.topic(settings.topic("trade-events"), key_serializer="raw", value_serializer="raw")
     store = WatchStore(
         config,
@@ -158,14 +171,27 @@ def create_app(settings: Settings, config: WatchConfig | None = None) -> faust.A
     async def _assigned(app: faust.App, assigned: Any, **kwargs: Any) -> None:
         store.forget_all()
 
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        return web.json({**health, "bots": store.live_bots, "kafka": settings.bootstrap_servers()})
+
+    @app.page("/metrics")
+    async def prometheus(web: Any, request: Any) -> Any:
+        metrics.bots.set(store.live_bots)
+        # aiohttp refuses a charset in content_type: the full header goes in as a header.
+        body = generate_latest(metrics.registry)
+        return web.bytes(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
     @app.agent(trades)
     async def watch_bots(stream: faust.StreamT) -> None:
         async for event in stream.events():
+            metrics.events.labels(topic="trade-events").inc()
             try:
                 decoded = codec.decode(
                     event.value, topic=trades.get_topic_name(), schema_name="TradeEvent"
                 )
             except DecodeError:
+                metrics.undecodable.labels(topic="trade-events").inc()
                 continue  # the bridge validated it; anything else is not ours to count
             record = decoded.record
             bot = _bot(record)
@@ -173,8 +199,11 @@ def create_app(settings: Settings, config: WatchConfig | None = None) -> faust.A
             output = watch.on_event(record)
             store.save(bot, watch, output)
             if output is None:
+                if record["action"] == "CLOSE":
+                    metrics.duplicates.inc()
                 continue
-            metrics = {
+            metrics.closes.inc()
+            figures = {
                 **_header(record),
                 "event_id": f"bm-{record['event_id']}",
                 "account": record["account"],
@@ -183,7 +212,8 @@ def create_app(settings: Settings, config: WatchConfig | None = None) -> faust.A
                 **output.metrics,
                 "last_event_id": output.last_event_id,
             }
-            await outputs.send("bot-metrics", "BotMetrics", bot, metrics)
+            await outputs.send("bot-metrics", "BotMetrics", bot, figures)
+            metrics.latency.observe(max(0.0, time.time() - event.message.timestamp))
             for detection in output.drifts:
                 await outputs.drift(record, detection)
             if output.retrain_reason:
@@ -192,12 +222,16 @@ def create_app(settings: Settings, config: WatchConfig | None = None) -> faust.A
                     record, event.message, f"clone-{bot}", output.retrain_reason, detail
                 )
 
-    _add_feature_watch(app, settings, codec, outputs)
+    _add_feature_watch(app, settings, codec, outputs, health)
     return app
 
 
 def _add_feature_watch(
-    app: faust.App, settings: Settings, codec: ValueCodec, outputs: _Outputs
+    app: faust.App,
+    settings: Settings,
+    codec: ValueCodec,
+    outputs: _Outputs,
+    health: dict[str, Any],
 ) -> None:
     decisions = app.topic(settings.topic("decisions"), key_serializer="raw", value_serializer="raw")
     feature_states = app.Table(
@@ -212,7 +246,10 @@ def _add_feature_watch(
         models["latest"] = latest = LatestModels(settings)
         try:
             while True:
-                if not await asyncio.to_thread(latest.poll):
+                taken = await asyncio.to_thread(latest.poll)
+                health["models"] = sorted(f"{m.name} {m.version}" for m in latest.models.values())
+                health["models_caught_up"] = latest.caught_up
+                if not taken:
                     await asyncio.sleep(0.5)
         finally:
             latest.close()
@@ -220,11 +257,13 @@ def _add_feature_watch(
     @app.agent(decisions)
     async def watch_features(stream: faust.StreamT) -> None:
         async for event in stream.events():
+            outputs.metrics.events.labels(topic="decisions").inc()
             try:
                 decoded = codec.decode(
                     event.value, topic=decisions.get_topic_name(), schema_name="Decision"
                 )
             except DecodeError:
+                outputs.metrics.undecodable.labels(topic="decisions").inc()
                 continue
             record = decoded.record
             # Judging before the models published earlier are read would skip decisions.

@@ -65,6 +65,10 @@ class WatchStore:
             self.trades.pop(f"{bot}/{forgotten}", None)
         self.states[bot] = watch.to_state()
 
+    @property
+    def live_bots(self) -> int:
+        return len(self._live)
+
     def forget_all(self) -> None:
         self._live.clear()
         self._unclaimed = None

@@ -6,6 +6,7 @@ import hashlib
 import json
 import random
 import time
+import urllib.request
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from confluent_kafka import Producer
+from prometheus_client.parser import text_string_to_metric_families
 
 from botcopier.config import Settings
 from botcopier.schemas.codec import ValueCodec
@@ -96,9 +98,10 @@ def produce_trades(settings: Settings, events: list[dict]) -> None:
 
 
 def agents_worker(settings: Settings, state_dir: Path, name: str = "agents", **env: str):
+    web_port = free_port()
     worker = ServiceProcess(
         name,
-        botcopier_command("agents", "--web-port", str(free_port())),
+        botcopier_command("agents", "--web-port", str(web_port)),
         {
             "BOTCOPIER_KAFKA__BOOTSTRAP_SERVERS": settings.bootstrap_servers(),
             "BOTCOPIER_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix,
@@ -107,8 +110,15 @@ def agents_worker(settings: Settings, state_dir: Path, name: str = "agents", **e
         },
         state_dir / f"{name}.log",
     )
-    worker.start()
+    worker.start(port=web_port, timeout_s=60)
+    worker.web_port = web_port
     return worker
+
+
+def scrape(worker: ServiceProcess, path: str) -> bytes:
+    url = f"http://127.0.0.1:{worker.web_port}{path}"
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - the test's worker
+        return response.read()
 
 
 def read(settings: Settings, name: str, until: int, timeout_s: float = 120.0) -> list[dict]:
@@ -163,8 +173,19 @@ def test_worker_publishes_metrics_one_retrain_and_ignores_duplicates(fresh_setti
     try:
         metrics = read(settings, "bot-metrics", until=len(events))
         requests = read(settings, "retrain-requests", until=1)
+        health = json.loads(scrape(worker, "/healthz"))
+        prometheus = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(scrape(worker, "/metrics").decode())
+            for sample in family.samples
+        }
     finally:
         worker.kill()
+    assert health["status"] == "ok" and health["bots"] == 1
+    assert prometheus[("botcopier_agents_closes_total", ())] == len(events)
+    assert prometheus[("botcopier_agents_duplicate_closes_total", ())] == 20
+    assert prometheus[("botcopier_agents_retrain_requests_total", (("reason", "win_rate"),))] == 1
+    assert prometheus[("botcopier_agents_close_to_metric_seconds_count", ())] == len(events)
     assert len(metrics) == len(events), worker.log_tail(40)  # duplicates produced nothing
     assert_latest_metrics_match_pandas(metrics, events)
     assert metrics[-1]["last_event_id"] == events[-1]["event_id"]

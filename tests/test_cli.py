@@ -83,6 +83,7 @@ def test_demo_runs_end_to_end_and_leaves_nothing_running(tmp_path):
         "BOTCOPIER_BRIDGE__PORT": str(free_port()),
         "BOTCOPIER_BRIDGE__METRICS_PORT": str(free_port()),
         "BOTCOPIER_COLLECTOR__PORT": str(free_port()),
+        "BOTCOPIER_AGENTS__WEB_PORT": str(free_port()),
         **{f"BOTCOPIER_{k}": v for k, v in broker_overrides("kafka").items()},
     }
     result = run_cli("demo", env=env)
