@@ -118,6 +118,9 @@ class AgentsSettings(_Section):
 
     # The worker's /healthz and /metrics (localhost only).
     web_port: int = Field(default=6066, ge=1, le=65535)
+    # How long a silent worker keeps its partitions: after a crash, the others wait this
+    # long before taking them over.
+    session_timeout_s: float = Field(default=10.0, ge=6.0, le=300.0)
     window_days: int = Field(default=30, ge=1)
     retention_days: int = Field(default=90, ge=1)
     min_win_rate: float = Field(default=0.40, ge=0, le=1)

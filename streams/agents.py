@@ -151,6 +151,8 @@ def create_app(settings: Settings, config: WatchConfig | None = None) -> faust.A
         topic_replication_factor=settings.kafka.replication_factor,
         store="memory://",
         web_bind="127.0.0.1",
+        broker_session_timeout=settings.agents.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.agents.session_timeout_s / 3),
     )
     codec = ValueCodec.from_settings(settings)
     metrics = AgentsMetrics()
