@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -92,7 +91,7 @@ class _Outputs:
 
     async def drift(self, source: Mapping[str, Any], detection: Detection, **model: Any) -> None:
         record = {
-            **_header(source),
+            **_header(source, f"drift-{detection.detector}-{detection.feature or 'results'}"),
             "account": source["account"],
             "magic": source["magic"],
             "detector": detection.detector,
@@ -109,7 +108,7 @@ class _Outputs:
         self, source: Mapping[str, Any], message: Any, model_name: str, reason: str, detail: str
     ) -> None:
         record = {
-            **_header(source),
+            **_header(source, "retrain"),
             "model_name": model_name,
             "account": source["account"],
             "magic": source["magic"],
@@ -128,9 +127,11 @@ def _bot(record: Mapping[str, Any]) -> str:
     return f"{record['account']}:{record['magic']}"
 
 
-def _header(source: Mapping[str, Any]) -> dict[str, Any]:
+def _header(source: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    # Ids derive from the source event, so a close redone after a crash republishes its
+    # outputs under the same ids and consumers drop the repeats.
     return {
-        "event_id": uuid.uuid4().hex,
+        "event_id": f"{kind}-{source['event_id']}",
         "schema_version": 1,
         "event_time_ms": int(time.time() * 1000),
         "trace_id": source.get("trace_id"),
@@ -199,15 +200,13 @@ def create_app(settings: Settings, config: WatchConfig | None = None) -> faust.A
             bot = _bot(record)
             watch = store.get(bot)
             output = watch.on_event(record)
-            store.save(bot, watch, output)
             if output is None:
                 if record["action"] == "CLOSE":
                     metrics.duplicates.inc()
                 continue
             metrics.closes.inc()
             figures = {
-                **_header(record),
-                "event_id": f"bm-{record['event_id']}",
+                **_header(record, "bm"),
                 "account": record["account"],
                 "magic": record["magic"],
                 "window_days": config.window_days,
@@ -223,6 +222,9 @@ def create_app(settings: Settings, config: WatchConfig | None = None) -> faust.A
                 await outputs.retrain(
                     record, event.message, f"clone-{bot}", output.retrain_reason, detail
                 )
+            # Outputs are queued before the state that records them: a crash in between
+            # redoes the close (same numbers, same ids) instead of losing its outputs.
+            store.save(bot, watch, output)
 
     _add_feature_watch(app, settings, codec, outputs, health)
     return app
@@ -285,7 +287,6 @@ def _add_feature_watch(
             )
             found = watch.on_decision(record["features"])
             wanted = watch.retrain_wanted(found)
-            feature_states[key] = watch.to_state()
             for detection in found:
                 await outputs.drift(
                     record, detection, model_name=known.name, model_version=known.version
@@ -294,3 +295,4 @@ def _add_feature_watch(
                 drifted = ", ".join(f"{d.feature} (PSI {d.statistic:.3f})" for d in found)
                 detail = f"features of {known.name} {known.version} drifted: {drifted}"
                 await outputs.retrain(record, event.message, known.name, "drift", detail)
+            feature_states[key] = watch.to_state()

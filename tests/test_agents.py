@@ -217,7 +217,10 @@ def test_a_killed_worker_resumes_from_its_tables_without_double_counting(fresh_s
     finally:
         worker.kill()
     published = Counter(m["event_id"] for m in metrics)
-    assert set(published) == {f"bm-{e['event_id']}" for e in events}, worker.log_tail(40)
+    missing = [
+        (n, e["event_id"]) for n, e in enumerate(events) if f"bm-{e['event_id']}" not in published
+    ]
+    assert not missing, (missing, len(metrics), worker.log_tail(60))
     assert_latest_metrics_match_pandas(metrics, events)
     fields = ("trade_count", "win_rate", "total_profit", "max_drawdown", "sharpe")
     copies = defaultdict(set)
