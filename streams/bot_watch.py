@@ -54,7 +54,6 @@ class BotWatch:
         self.metrics = RollingTradeMetrics(config.window_days, config.retention_days)
         self.policy = RetrainPolicy(config.thresholds)
         self.policy.load_state(state.get("policy", {}))
-        self.closes = int(state.get("closes", 0))
         # River detectors hold no plain-data state: rebuilt by replaying the kept results,
         # with what they would have detected on the way already acted upon.
         self.detectors = BotDriftDetectors(config.drift)
@@ -73,7 +72,6 @@ class BotWatch:
         forgotten = self.metrics.update(close_ms, result, event_id)
         self._kept.add(event_id)
         self._kept.difference_update(forgotten)
-        self.closes += 1
         metrics = self.metrics.get()
         drifts = self.detectors.update(result)
         bot = f"{event['account']}:{event['magic']}"
@@ -86,7 +84,7 @@ class BotWatch:
 
     def to_state(self) -> dict[str, Any]:
         """The per-bot record, without the trades."""
-        return {"policy": self.policy.to_state(), "closes": self.closes}
+        return {"policy": self.policy.to_state()}
 
     def trades(self) -> list[Trade]:
         return self.metrics.trades()

@@ -16,8 +16,8 @@ Examples
 ...          "swap": 0.0, "commission": 0.0, "close_time_ms": 1000, "event_time_ms": 1000}
 >>> watch = store.get("1:7")
 >>> store.save("1:7", watch, watch.on_event(close))
->>> sorted(trades), states["1:7"]["closes"]
-(['1:7/c1'], 1)
+>>> sorted(trades), sorted(states)
+(['1:7/c1'], ['1:7'])
 >>> store.forget_all()
 >>> store.get("1:7").on_event(close) is None  # rebuilt from the tables: already counted
 True
@@ -43,6 +43,8 @@ class WatchStore:
         self.states = states
         self.trades = trades
         self._live: dict[str, BotWatch] = {}
+        # What the states table holds per live bot, so unchanged records are not rewritten.
+        self._written: dict[str, dict[str, Any]] = {}
         self._unclaimed: dict[str, list[Trade]] | None = None
 
     def get(self, bot: str) -> BotWatch:
@@ -53,6 +55,7 @@ class WatchStore:
             state = self.states.get(bot) or None
             watch = BotWatch(self.config, state, self._unclaimed.pop(bot, []))
             self._live[bot] = watch
+            self._written[bot] = watch.to_state()
         return watch
 
     def save(self, bot: str, watch: BotWatch, output: WatchOutput | None) -> None:
@@ -63,7 +66,12 @@ class WatchStore:
         self.trades[f"{bot}/{event_id}"] = [close_ms, result]
         for forgotten in output.forgotten:
             self.trades.pop(f"{bot}/{forgotten}", None)
-        self.states[bot] = watch.to_state()
+        # Most closes change only the trades: each changelog record costs the worker time,
+        # so the bot's record is written only when its retrain policy moved.
+        state = watch.to_state()
+        if state != self._written.get(bot):
+            self.states[bot] = state
+            self._written[bot] = state
 
     @property
     def live_bots(self) -> int:
@@ -71,6 +79,7 @@ class WatchStore:
 
     def forget_all(self) -> None:
         self._live.clear()
+        self._written.clear()
         self._unclaimed = None
 
     def _trades_by_bot(self) -> dict[str, list[Trade]]:

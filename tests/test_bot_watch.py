@@ -7,6 +7,7 @@ import random
 from botcopier.streams.bot_watch import BotWatch, WatchConfig
 from botcopier.streams.drift import DriftConfig
 from botcopier.streams.retrain_policy import RetrainThresholds
+from botcopier.streams.watch_store import WatchStore
 
 HOUR = 3_600_000
 
@@ -106,3 +107,26 @@ def test_a_restart_from_the_table_state_continues_identically():
     assert [p and (p.metrics, p.retrain_reason) for p in produced] == [
         e and (e.metrics, e.retrain_reason) for e in expected
     ]
+
+
+def test_the_store_rewrites_a_bots_record_only_when_it_changed():
+    class CountingDict(dict):
+        writes = 0
+
+        def __setitem__(self, key, value):
+            CountingDict.writes += 1
+            super().__setitem__(key, value)
+
+    states, trades = CountingDict(), {}
+    store = WatchStore(CONFIG, states, trades)
+    events = [e for e in scripted_bot() if e["action"] == "CLOSE"]
+    outputs = []
+    for event in events:
+        watch = store.get("42:1001")
+        outputs.append(watch.on_event(event))
+        store.save("42:1001", watch, outputs[-1])
+    fired = sum(1 for o in outputs if o.retrain_reason)
+    assert fired == 1 and len(trades) == 60  # a ten-day retention of closes 4 h apart
+    assert 1 < CountingDict.writes <= 4  # first close, disarm and fire, maybe a re-arm
+    store.forget_all()  # a restarted worker: the stored record resumes the same policy
+    assert store.get("42:1001").to_state() == states["42:1001"]
