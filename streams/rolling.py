@@ -27,7 +27,9 @@ Examples
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
+import operator
 from typing import Any
 
 DAY_MS = 86_400_000
@@ -92,20 +94,21 @@ def summarize(results: list[float]) -> dict[str, Any]:
             "sharpe": 0.0,
             "profit_factor": None,
         }
+    # Built from C-level iterators: the agents call this on every close, over the window.
     total = math.fsum(results)
     mean = total / count
-    equity = peak = drawdown = 0.0
-    for result in results:
-        equity += result
-        peak = max(peak, equity)
-        drawdown = max(drawdown, peak - equity)
-    variance = math.fsum((r - mean) ** 2 for r in results) / count
-    std = math.sqrt(variance)
-    gross_profit = math.fsum(r for r in results if r > 0)
+    equity = list(itertools.accumulate(results))
+    peaks = itertools.accumulate(equity, max, initial=0.0)
+    next(peaks)  # the curve's start, 0, is only a peak candidate
+    drawdown = max(0.0, max(map(operator.sub, peaks, equity)))
+    deviations = [r - mean for r in results]
+    std = math.sqrt(math.fsum(map(operator.mul, deviations, deviations)) / count)
+    wins = [r for r in results if r > 0]
+    gross_profit = math.fsum(wins)
     gross_loss = -math.fsum(r for r in results if r < 0)
     return {
         "trade_count": count,
-        "win_rate": sum(r > 0 for r in results) / count,
+        "win_rate": len(wins) / count,
         "avg_profit": mean,
         "total_profit": total,
         "max_drawdown": drawdown,
