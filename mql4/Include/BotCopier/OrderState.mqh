@@ -16,11 +16,12 @@
 //| misses events: saved tickets now in history become CLOSEs, open |
 //| tickets not in the file become OPENs, and orders that opened and |
 //| closed while the terminal was off are recovered from history.    |
-//| Times: MT4 reports server time; see BcServerOffsetSec().         |
+//| Times: MT4 reports server time; see Clock.mqh.                   |
 //+------------------------------------------------------------------+
 #property strict
 
 #include "Spool.mqh"
+#include "Clock.mqh"
 
 // Timer cycles a vanished ticket may stay unfound in history before it is reported anyway.
 #define BC_OS_MISSING_LIMIT  40
@@ -70,8 +71,8 @@ long         g_osClosedTicket[]; // recently closed tickets (restart de-duplicat
 datetime     g_osClosedTime[];
 long         g_osMagics[];
 int          g_osKnownCount = 0, g_osEventCount = 0, g_osClosedCount = 0, g_osMagicCount = 0;
-long         g_osOwnMagic = 0, g_osOffsetSec = 0;
-bool         g_osOffsetKnown = false, g_osHaveSaved = false, g_osDirty = false;
+long         g_osOwnMagic = 0;
+bool         g_osHaveSaved = false, g_osDirty = false;
 string       g_osPath = "";
 datetime     g_osSavedAt = 0, g_osLastSaveLocal = 0;
 
@@ -116,34 +117,6 @@ bool OrderStateWatches(long magic)
    for(int i = 0; i < g_osMagicCount; i++)
       if(g_osMagics[i] == magic) return true;
    return false;
-}
-
-//--- Server time zone offset in seconds. MT4 reports order times in the broker's server time;
-//--- the offset to UTC is TimeCurrent() - TimeGMT() (last server tick time minus the PC's UTC
-//--- clock), so utc_ms = (long)(t - (TimeCurrent() - TimeGMT())) * 1000. The offset is rounded
-//--- to 15 minutes because TimeCurrent() only moves with ticks while every real zone offset is
-//--- a multiple of 15 minutes. Beyond +-14 h TimeCurrent() is stale (weekend, no connection):
-//--- the last good offset is kept, and it is saved with the order state for the next start.
-long BcServerOffsetSec()
-{
-   long raw = (long)(TimeCurrent() - TimeGMT());
-   long rounded = (long)MathRound(raw / 900.0) * 900;
-   if(rounded >= -50400 && rounded <= 50400) {
-      g_osOffsetSec = rounded;
-      g_osOffsetKnown = true;
-   }
-   return g_osOffsetKnown ? g_osOffsetSec : raw;
-}
-
-long BcServerToUtcMs(datetime t)
-{
-   if(t <= 0) return 0;
-   return ((long)t - BcServerOffsetSec()) * 1000;
-}
-
-long BcNowUtcMs()
-{
-   return (long)TimeGMT() * 1000;
 }
 
 void BcOrderCopy(BcOrder &dst, const BcOrder &src)
@@ -449,7 +422,7 @@ bool OrderStateSave()
    g_osClosedCount = keep;
    string text = "botcopier_orders,1\n";
    text += "saved_at," + IntegerToString((long)g_osSavedAt) + "\n";
-   text += "offset," + IntegerToString(g_osOffsetSec) + "," + (g_osOffsetKnown ? "1" : "0") + "\n";
+   text += "offset," + IntegerToString(g_clockOffsetSec) + "," + (g_clockOffsetKnown ? "1" : "0") + "\n";
    for(int k = 0; k < g_osKnownCount; k++) {
       text += "order," + IntegerToString(g_osKnown[k].ticket) + "," + IntegerToString(g_osKnown[k].magic)
               + "," + g_osKnown[k].symbol + "," + IntegerToString(g_osKnown[k].type)
@@ -495,8 +468,8 @@ bool OrderStateLoad(string path)
          g_osSavedAt = (datetime)StringToInteger(f[1]);
          g_osHaveSaved = true;
       } else if(m >= 3 && f[0] == "offset") {
-         g_osOffsetSec = StringToInteger(f[1]);
-         g_osOffsetKnown = (f[2] == "1");
+         g_clockOffsetSec = StringToInteger(f[1]);
+         g_clockOffsetKnown = (f[2] == "1");
       } else if(m >= 3 && f[0] == "closed") {
          BcOsRememberClosed(StringToInteger(f[1]), (datetime)StringToInteger(f[2]));
       } else if(m >= 15 && f[0] == "order" && OrderStateWatches(StringToInteger(f[2]))) {
