@@ -22,7 +22,6 @@ and whether p99 is within the issue's target (100 ms at 1,000 closes/s).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -38,6 +37,7 @@ sys.path.insert(0, str(REPO))
 import psutil  # noqa: E402
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition  # noqa: E402
 
+from bench.common import bench_environ, percentile, say  # noqa: E402
 from botcopier.bridge.publisher import BRIDGE_PRODUCER  # noqa: E402
 from botcopier.config import Settings, load_settings  # noqa: E402
 from botcopier.infra.broker import start_broker, stop  # noqa: E402
@@ -53,10 +53,6 @@ DRAIN_TIMEOUT_S = 300
 SLICE_S = 5
 IDLE_CPU_PERCENT = 10.0
 ACCOUNTS = 10  # bots are ACCOUNTS accounts x (bots / ACCOUNTS) magics
-
-
-def say(line: str) -> None:
-    print(line, flush=True)
 
 
 class Bots:
@@ -232,10 +228,6 @@ def paced_closes(
     return sent
 
 
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bootstrap", help="use this running broker instead of starting one")
@@ -248,16 +240,7 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="botcopier-bench-"))
     (work / "state").mkdir()  # the worker's data dir goes in it, also with --bootstrap
-    environ = {
-        **{k: v for k, v in os.environ.items() if k in ("HOME", "XDG_CACHE_HOME")},
-        "BOTCOPIER_PATHS__STATE_DIR": str(work / "state"),
-        "BOTCOPIER_BROKER__PORT": str(free_port()),
-        "BOTCOPIER_BROKER__CONTROLLER_PORT": str(free_port()),
-        "BOTCOPIER_BROKER__KIND": "kafka",
-        "BOTCOPIER_KAFKA__TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}.",
-    }
-    if args.bootstrap:
-        environ["BOTCOPIER_KAFKA__BOOTSTRAP_SERVERS"] = args.bootstrap
+    environ = bench_environ(work, args.bootstrap)
     settings = load_settings(environ=environ)
     owned = not args.bootstrap
     if owned:

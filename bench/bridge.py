@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import statistics
 import sys
 import tempfile
 import time
@@ -34,6 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from confluent_kafka import Producer  # noqa: E402
 
+from bench.common import bench_environ, percentile, say  # noqa: E402
 from botcopier.bridge.client import EaClient  # noqa: E402
 from botcopier.bridge.protocol import encode_frame  # noqa: E402
 from botcopier.bridge.publisher import BRIDGE_PRODUCER  # noqa: E402
@@ -76,10 +75,6 @@ def fast_frame(frame_type: str, seq: int, record: dict) -> bytes:
     run in MT4 elsewhere. Keeping its CPU small keeps it out of the bridge's figure.
     """
     return encode_frame({"type": frame_type, "seq": seq, **record})
-
-
-def say(line: str) -> None:
-    print(line, flush=True)
 
 
 def raw_producer_rate(settings: Settings, count: int) -> float:
@@ -178,10 +173,6 @@ async def ack_latencies(port: int, spool: Path, rate_per_s: float, seconds: floa
     return latencies
 
 
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bootstrap", help="use this running broker instead of starting one")
@@ -191,16 +182,7 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="botcopier-bench-"))
-    environ = {
-        **{k: v for k, v in os.environ.items() if k in ("HOME", "XDG_CACHE_HOME")},
-        "BOTCOPIER_PATHS__STATE_DIR": str(work / "state"),
-        "BOTCOPIER_BROKER__PORT": str(free_port()),
-        "BOTCOPIER_BROKER__CONTROLLER_PORT": str(free_port()),
-        "BOTCOPIER_BROKER__KIND": "kafka",
-        "BOTCOPIER_KAFKA__TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}.",
-    }
-    if args.bootstrap:
-        environ["BOTCOPIER_KAFKA__BOOTSTRAP_SERVERS"] = args.bootstrap
+    environ = bench_environ(work, args.bootstrap)
     settings = load_settings(environ=environ)
     owned = not args.bootstrap
     if owned:
