@@ -43,8 +43,6 @@ class WatchStore:
         self.states = states
         self.trades = trades
         self._live: dict[str, BotWatch] = {}
-        # What the states table holds per live bot, so unchanged records are not rewritten.
-        self._written: dict[str, dict[str, Any]] = {}
         self._unclaimed: dict[str, list[Trade]] | None = None
 
     def get(self, bot: str) -> BotWatch:
@@ -55,7 +53,6 @@ class WatchStore:
             state = self.states.get(bot) or None
             watch = BotWatch(self.config, state, self._unclaimed.pop(bot, []))
             self._live[bot] = watch
-            self._written[bot] = watch.to_state()
         return watch
 
     def save(self, bot: str, watch: BotWatch, output: WatchOutput | None) -> None:
@@ -69,9 +66,8 @@ class WatchStore:
         # Most closes change only the trades: each changelog record costs the worker time,
         # so the bot's record is written only when its retrain policy moved.
         state = watch.to_state()
-        if state != self._written.get(bot):
+        if state != self.states.get(bot):
             self.states[bot] = state
-            self._written[bot] = state
 
     @property
     def live_bots(self) -> int:
@@ -79,7 +75,6 @@ class WatchStore:
 
     def forget_all(self) -> None:
         self._live.clear()
-        self._written.clear()
         self._unclaimed = None
 
     def _trades_by_bot(self) -> dict[str, list[Trade]]:
