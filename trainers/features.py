@@ -83,23 +83,20 @@ def _return(lag: int) -> Feature:
     )
 
 
-def _sma_gap(period: int) -> Feature:
-    return Feature(
-        f"sma_gap_{period}",
-        lambda bars: _close(bars) / ind.sma(_close(bars), period) - 1.0,
-        f"Close[1]/iMA(NULL,0,{period},0,MODE_SMA,PRICE_CLOSE,1)-1.0",
-        period - 1,
-        f"close relative to its {period}-bar simple moving average",
-    )
+_MOVING_AVERAGES = {
+    "sma": (ind.sma, "MODE_SMA", lambda period: period - 1, "simple"),
+    "ema": (ind.ema, "MODE_EMA", ind.ema_warmup, "exponential"),
+}
 
 
-def _ema_gap(period: int) -> Feature:
+def _ma_gap(kind: str, period: int) -> Feature:
+    average, mode, warmup_of, adjective = _MOVING_AVERAGES[kind]
     return Feature(
-        f"ema_gap_{period}",
-        lambda bars: _close(bars) / ind.ema(_close(bars), period) - 1.0,
-        f"Close[1]/iMA(NULL,0,{period},0,MODE_EMA,PRICE_CLOSE,1)-1.0",
-        ind.ema_warmup(period),
-        f"close relative to its {period}-bar exponential moving average",
+        f"{kind}_gap_{period}",
+        lambda bars: _close(bars) / average(_close(bars), period) - 1.0,
+        f"Close[1]/iMA(NULL,0,{period},0,{mode},PRICE_CLOSE,1)-1.0",
+        warmup_of(period),
+        f"close relative to its {period}-bar {adjective} moving average",
     )
 
 
@@ -225,9 +222,9 @@ def _position() -> Feature:
 DEFAULT_FEATURES: tuple[Feature, ...] = (
     _return(1),
     _return(5),
-    _sma_gap(10),
-    _sma_gap(50),
-    _ema_gap(20),
+    _ma_gap("sma", 10),
+    _ma_gap("sma", 50),
+    _ma_gap("ema", 20),
     _rsi(14),
     _atr_ratio(14),
     _bands_position(20, 2.0),
