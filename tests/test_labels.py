@@ -70,7 +70,7 @@ def test_a_stop_before_a_new_decision_on_the_same_bar_counts_first():
     assert labelled(events)[2] == ("buy", 0)
 
 
-def test_partial_close_remainder_and_pending_orders_are_not_decisions():
+def test_partial_closes_their_remainder_and_pending_orders_are_not_decisions():
     events = [
         event(0, "OPEN", 9, "BUYLIMIT"),  # a pending order before the first bar: holds nothing
         event(1 * H, "OPEN", 1, lots=0.3),
@@ -79,7 +79,7 @@ def test_partial_close_remainder_and_pending_orders_are_not_decisions():
         event(4 * H, "CLOSE", 2, close_price=1.2, comment="[tp]"),  # at bar 3's close
     ]
     assert labelled(events) == [
-        ("buy", 0), ("close", 1), ("none", 1), ("none", 0), ("none", 0), ("none", 0),
+        ("buy", 0), ("none", 1), ("none", 1), ("none", 0), ("none", 0), ("none", 0),
     ]  # fmt: skip
 
 

@@ -7,8 +7,10 @@ that closed last at or before ``t``. Per bar:
 - ``label``: ``buy`` or ``sell`` if the bot opened a position (the last one it opened, so a
   reversal, close then open, is the open), else ``close`` if it closed one itself, else
   ``none``. Stop-loss and take-profit fills are the broker's doing, not the bot's decision:
-  they change the position, never the label. The remainder a partial close leaves open
-  (``parent_ticket`` set) is not a new decision either.
+  they change the position, never the label. A partial close (``remaining_lots`` above 0)
+  manages the position, as a stop modification does: it keeps the side, so it is not a
+  ``close``, and the remainder it leaves open (``parent_ticket`` set) is not a new ``buy``
+  or ``sell`` either.
 - ``position``: 1 long, -1 short, 0 flat when it decided: every event before its first
   decision on that bar counts, stop fills included; without a decision, the events up to
   the bar's close (those that came later count for the next bar).
@@ -61,7 +63,8 @@ def _decision(event: Mapping[str, Any]) -> str | None:
     action, order_type = event["action"], event.get("order_type", "")
     if action == "OPEN" and order_type in _SIDES and not event.get("parent_ticket"):
         return order_type.lower()
-    if action == "CLOSE" and order_type in _SIDES and not is_stop_fill(event):
+    partial = float(event.get("remaining_lots") or 0.0) > 0
+    if action == "CLOSE" and order_type in _SIDES and not partial and not is_stop_fill(event):
         return "close"
     return None
 
