@@ -62,6 +62,24 @@ def test_features_mean_what_mt4_means(bars):
     assert matrix["position"][i] == bars["position"][i]
 
 
+def test_signal_features_fire_on_the_bar_of_the_event(bars):
+    """Crosses and breakouts, recomputed bar by bar as a bot (or MT4's shift 1 and 2) sees them."""
+    matrix = feature_matrix(bars)
+    close, high, low = (bars[c].to_numpy() for c in ("close", "high", "low"))
+    crosses = breakouts = 0
+    for i in range(warmup(), len(bars)):
+        now = close[i - 4 : i + 1].mean() - close[i - 19 : i + 1].mean()
+        before = close[i - 5 : i].mean() - close[i - 20 : i].mean()
+        expected = 1 if before <= 0 < now else (-1 if before >= 0 > now else 0)
+        assert matrix["sma_cross_5_20"][i] == expected, i
+        crosses += expected != 0
+        above, below = close[i] > high[i - 20 : i].max(), close[i] < low[i - 20 : i].min()
+        assert (matrix["channel_high_20"][i] > 0) == above, i
+        assert (matrix["channel_low_20"][i] < 0) == below, i
+        breakouts += above or below
+    assert crosses > 10 and breakouts > 10  # otherwise the check proves little
+
+
 def test_a_flat_band_gives_the_middle_not_a_division_by_zero():
     flat = pd.DataFrame(
         {

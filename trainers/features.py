@@ -100,6 +100,55 @@ def _ma_gap(kind: str, period: int) -> Feature:
     )
 
 
+def _sma_spread(fast: int, slow: int) -> Callable[[pd.DataFrame], np.ndarray]:
+    return lambda bars: ind.sma(_close(bars), fast) - ind.sma(_close(bars), slow)
+
+
+def _sma_pair(fast: int, slow: int, shift: int) -> str:
+    return "-".join(
+        f"iMA(NULL,0,{period},0,MODE_SMA,PRICE_CLOSE,{shift})" for period in (fast, slow)
+    )
+
+
+def _sma_cross(fast: int, slow: int) -> Feature:
+    def compute(bars: pd.DataFrame) -> np.ndarray:
+        now = _sma_spread(fast, slow)(bars)
+        before = np.concatenate(([np.nan], now[:-1]))
+        out = np.where((before <= 0) & (now > 0), 1.0, 0.0)
+        out = np.where((before >= 0) & (now < 0), -1.0, out)
+        out[np.isnan(now) | np.isnan(before)] = np.nan
+        return out
+
+    return Feature(
+        f"sma_cross_{fast}_{slow}",
+        compute,
+        f"(double)BcCross({_sma_pair(fast, slow, 1)},{_sma_pair(fast, slow, 2)})",
+        slow,
+        f"1 when the {fast}-bar SMA crossed above the {slow}-bar SMA on this bar, -1 below, else 0",
+    )
+
+
+def _channel(period: int, side: str) -> Feature:
+    column, extreme, mode, roll = {
+        "high": ("high", "iHighest", "MODE_HIGH", "max"),
+        "low": ("low", "iLowest", "MODE_LOW", "min"),
+    }[side]
+
+    def compute(bars: pd.DataFrame) -> np.ndarray:
+        # The channel is the bars before this one: a close beyond it is a breakout.
+        before = bars[column].rolling(period).agg(roll).shift(1).to_numpy(dtype=float)
+        return _close(bars) / before - 1.0
+
+    return Feature(
+        f"channel_{side}_{period}",
+        compute,
+        f"Close[1]/{side.capitalize()}[{extreme}(NULL,0,{mode},{period},2)]-1.0",
+        period,
+        f"close relative to the {side}est {side} of the {period} bars before it "
+        f"({'above 0' if side == 'high' else 'below 0'}: a breakout)",
+    )
+
+
 def _rsi(period: int) -> Feature:
     return Feature(
         f"rsi_{period}",
@@ -225,6 +274,16 @@ DEFAULT_FEATURES: tuple[Feature, ...] = (
     _ma_gap("sma", 10),
     _ma_gap("sma", 50),
     _ma_gap("ema", 20),
+    Feature(
+        "sma_gap_5_20",
+        lambda bars: _sma_spread(5, 20)(bars) / ind.sma(_close(bars), 20),
+        f"({_sma_pair(5, 20, 1)})/iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,1)",
+        19,
+        "gap of the 5-bar SMA over the 20-bar SMA, relative to the latter",
+    ),
+    _sma_cross(5, 20),
+    _channel(20, "high"),
+    _channel(20, "low"),
     _rsi(14),
     _atr_ratio(14),
     _bands_position(20, 2.0),

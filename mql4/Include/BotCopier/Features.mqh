@@ -30,3 +30,12 @@ int BcPositionSide(int magic)
    }
    return 0;
 }
+
+//--- 1 when a spread (fast average minus slow) turned positive between two bars, -1 when it
+//--- turned negative, else 0: the bar of a moving-average cross.
+int BcCross(double now, double before)
+{
+   if(before <= 0.0 && now > 0.0) return 1;
+   if(before >= 0.0 && now < 0.0) return -1;
+   return 0;
+}
