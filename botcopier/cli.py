@@ -203,6 +203,18 @@ def _cmd_collector(settings: Settings, args: argparse.Namespace) -> int:
     return run_collector(settings)
 
 
+def _cmd_train(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.trainers.train_command import run_train
+
+    return run_train(settings, args, _say)
+
+
+def _cmd_evaluate(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.trainers.train_command import run_evaluate
+
+    return run_evaluate(settings, args, _say)
+
+
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from botcopier.demo import run_demo
 
@@ -329,6 +341,41 @@ def build_parser() -> argparse.ArgumentParser:
         "--database", type=Path, help="SQLite file (default: <state_dir>/collector.sqlite)"
     )
     collector.set_defaults(handler=_cmd_collector)
+
+    from botcopier.trainers.train_command import add_data_arguments
+
+    train = commands.add_parser(
+        "train",
+        help="train a clone of one bot's decisions (batch: logistic regression or LightGBM)",
+        description="Labels each bar of the bot's chart with what it did (buy, sell, close, "
+        "none), computes the declared features, fits on the oldest bars, tunes thresholds on "
+        "the next, scores on the newest and writes <out>/<name>-<version>.model.json.",
+    )
+    add_data_arguments(train)
+    train.add_argument("--name", help="model name (default clone-<account>-<magic>)")
+    train.add_argument("--out", type=Path, help="folder (default <state_dir>/models)")
+    train.add_argument(
+        "--prune-threshold", type=float, help="drop features below this importance share, refit"
+    )
+    train.add_argument(
+        "--prune-warn", type=float, default=0.5, help="warn when more than this share is pruned"
+    )
+    train.add_argument(
+        "--incremental", action="store_true", help="continue the newest model of --name"
+    )
+    train.add_argument("--previous", type=Path, help="model to continue (with --incremental)")
+    train.set_defaults(handler=_cmd_train)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score a clone against what the bot did: entry macro-F1, bar agreement, per class",
+        description="Trains a clone on the oldest bars (unless --score-model is given) and "
+        "scores its decisions on the newest --test share against the bot's own; ends with a "
+        "RESULT line.",
+    )
+    add_data_arguments(evaluate)
+    evaluate.add_argument("--score-model", type=Path, help="score this model.json instead")
+    evaluate.set_defaults(handler=_cmd_evaluate)
 
     tail = commands.add_parser("tail", help="print a topic's records as readable lines")
     tail.add_argument("topic", help="catalogue name, e.g. trade-events")

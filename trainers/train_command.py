@@ -1,0 +1,195 @@
+"""`botcopier train` and `botcopier evaluate`: a bot's history in, a model file or scores out.
+
+Both read one bot's history (from Kafka by ``--account``/``--magic``, or from ``--bars`` and
+``--events`` files), build the bar table and train with `train_clone`. ``train`` saves the
+document as ``<out>/<name>-<version>.model.json``; ``evaluate`` prints the clone's test
+scores (trained on the first 70% by time unless ``--test`` says otherwise) or, with
+``--model``, the scores of an existing model on the same test window, and ends with one
+``RESULT`` line.
+
+``--model auto`` fits the linear model and LightGBM and keeps the one with the better
+validation entry macro-F1 (the linear one on a tie: simpler to run in MT4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from botcopier.config import Settings
+from botcopier.trainers.batch import TrainOptions, TrainResult, train_clone
+from botcopier.trainers.dataset import Dataset, NotEnoughDataError, build_dataset, time_split
+from botcopier.trainers.features import DEFAULT_FEATURES, FEATURES
+from botcopier.trainers.model_document import load_model, save_model
+from botcopier.trainers.model_eval import decide, predict_proba
+from botcopier.trainers.scores import clone_scores, describe
+from botcopier.trainers.sources import BotHistory, history_from_files, history_from_kafka
+
+Say = Callable[[str], None]
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_argument_group("data (Kafka by default; files with --bars and --events)")
+    source.add_argument("--account", type=int, help="the bot's MT4 account")
+    source.add_argument("--magic", type=int, help="the bot's magic number")
+    source.add_argument("--symbol", help="default: the symbol the bot traded most")
+    source.add_argument("--timeframe", type=int, help="bar minutes (default: the most common)")
+    source.add_argument("--bars", type=Path, help="MT4 bars CSV instead of Kafka")
+    source.add_argument("--events", type=Path, help="trade events (JSON lines or CSV)")
+    split = parser.add_argument_group("split (by time)")
+    split.add_argument("--validation", type=float, default=0.15, help="share (default 0.15)")
+    split.add_argument("--test", type=float, default=0.3, help="share scored only (default 0.3)")
+    fit = parser.add_argument_group("estimator")
+    fit.add_argument("--model", dest="family", choices=["linear", "lightgbm", "auto"])
+    fit.add_argument("--no-class-weight", action="store_true", help="do not weight rare actions up")
+    fit.add_argument("--no-threshold-tuning", action="store_true", help="keep thresholds at 0.5")
+    fit.add_argument("--rounds", type=int, default=300, help="most LightGBM rounds (default 300)")
+    fit.add_argument("--seed", type=int, default=0)
+
+
+def load_history(settings: Settings, args: argparse.Namespace, say: Say) -> BotHistory:
+    if args.bars or args.events:
+        if not (args.bars and args.events):
+            raise NotEnoughDataError("--bars and --events go together")
+        return history_from_files(
+            args.bars, args.events, account=args.account, magic=args.magic, symbol=args.symbol
+        )
+    if args.account is None or args.magic is None:
+        raise NotEnoughDataError("say which bot: --account and --magic (or --bars and --events)")
+    say(f"reading bot {args.account}:{args.magic} from Kafka at {settings.bootstrap_servers()}")
+    return history_from_kafka(
+        settings,
+        args.account,
+        args.magic,
+        symbol=args.symbol,
+        timeframe_minutes=args.timeframe,
+        progress=say,
+    )
+
+
+def options_from(args: argparse.Namespace, family: str) -> TrainOptions:
+    return TrainOptions(
+        family=family,
+        validation=args.validation,
+        test=args.test,
+        class_weight=not args.no_class_weight,
+        tune_thresholds=not args.no_threshold_tuning,
+        rounds=args.rounds,
+        prune_threshold=getattr(args, "prune_threshold", None),
+        prune_warn=getattr(args, "prune_warn", 0.5),
+        seed=args.seed,
+    )
+
+
+def train_best(
+    data: Dataset, bot: dict[str, Any], name: str, options: TrainOptions, say: Say, **extra: Any
+) -> TrainResult:
+    """Train ``options.family``; for ``auto``, both families and keep the better one."""
+    if options.family != "auto":
+        return train_clone(data, bot, name, options, progress=say, **extra)
+    results = [
+        train_clone(data, bot, name, replace(options, family=family), progress=say, **extra)
+        for family in ("linear", "lightgbm")
+    ]
+    for result in results:
+        family = result.document["estimator"]["family"]
+        say(f"{family}: validation entry macro-F1 {result.validation['entry_macro_f1']:.4f}")
+    return max(results, key=lambda r: r.validation["entry_macro_f1"])  # first wins a tie
+
+
+def _result_line(history: BotHistory, family: str, scores: dict[str, Any]) -> str:
+    bot = history.bot
+    fields = {
+        "bot": f"{bot.get('account')}:{bot.get('magic')}",
+        "family": family,
+        "test_bars": scores["rows"],
+        "entry_macro_f1": f"{scores['entry_macro_f1']:.4f}",
+        "bar_agreement": f"{scores['bar_agreement']:.4f}",
+    }
+    for label, s in scores["per_class"].items():
+        if label != "none":
+            fields[f"{label}_precision"] = f"{s['precision']:.4f}"
+            fields[f"{label}_recall"] = f"{s['recall']:.4f}"
+            fields[f"{label}_support"] = s["support"]
+    return "RESULT " + " ".join(f"{k}={v}" for k, v in fields.items())
+
+
+def run_evaluate(settings: Settings, args: argparse.Namespace, say: Say) -> int:
+    history = load_history(settings, args, say)
+    data = build_dataset(history.bars, history.events, DEFAULT_FEATURES)
+    say(f"{len(history.bars)} bars, {len(history.events)} events, {len(data)} usable bars")
+    if args.score_model:
+        model = load_model(args.score_model)
+        split = time_split(len(data), validation=0.0, test=args.test)
+        test = data.rows(split.test)
+        names = [f["name"] for f in model["features"]]
+        missing = sorted(set(names) - set(FEATURES))
+        if missing:
+            raise NotEnoughDataError(f"the model uses features this botcopier lacks: {missing}")
+        said = decide(model, predict_proba(model, test.features[names].to_numpy(float)))
+        scores, family = clone_scores(list(test.labels), said), model["estimator"]["family"]
+        say(f"model {model['name']} {model['version']} on the last {len(test)} bars")
+    else:
+        options = options_from(args, args.family or "auto")
+        result = train_best(data, history.bot, "evaluate", options, say)
+        if result.test is None:
+            raise NotEnoughDataError("--test must leave bars to score")
+        scores, family = result.test, result.document["estimator"]["family"]
+    for line in describe(scores):
+        say(line)
+    say(_result_line(history, family, scores))
+    return 0
+
+
+def _previous_model(out: Path, name: str, explicit: Path | None) -> dict[str, Any]:
+    if explicit:
+        return load_model(explicit)
+    candidates = sorted(out.glob(f"{name}-*.model.json"))
+    if not candidates:
+        raise NotEnoughDataError(f"--incremental: no {name}-*.model.json in {out} to continue")
+    return load_model(candidates[-1])
+
+
+def run_train(settings: Settings, args: argparse.Namespace, say: Say) -> int:
+    started = time.monotonic()
+    history = load_history(settings, args, say)
+    bot = history.bot
+    name = args.name or f"clone-{bot.get('account') or 'x'}-{bot.get('magic') or 'x'}"
+    out = args.out or settings.paths.state_dir / "models"
+    data = build_dataset(history.bars, history.events, DEFAULT_FEATURES)
+    say(f"{len(history.bars)} bars, {len(history.events)} events, {len(data)} usable bars")
+    extra: dict[str, Any] = {}
+    previous = None
+    if args.incremental:
+        previous = _previous_model(out, name, args.previous)
+        after = data.time_ms > previous["training"]["until_ms"]
+        data = Dataset(
+            data.features[after].reset_index(drop=True),
+            data.labels[after].reset_index(drop=True),
+            data.time_ms[after].reset_index(drop=True),
+        )
+        say(f"continuing {previous['version']}: {len(data)} bars after its training data")
+        extra["previous"] = previous
+    family = args.family or (previous["estimator"]["family"] if previous else "linear")
+    options = options_from(args, family)
+    training = {
+        "offsets": history.offsets,
+        "last_event_id": history.last_event_id,
+        "source": history.source,
+    }
+    result = train_best(data, bot, name, options, say, training_extra=training, **extra)
+    for warning in result.warnings:
+        say(f"warning: {warning}")
+    path = save_model(result.document, out / f"{name}-{result.document['version']}.model.json")
+    say("validation: " + ", ".join(describe(result.validation)[1:3]).replace("  ", " "))
+    if result.test:
+        for line in describe(result.test):
+            say(f"test: {line}")
+    say(f"wrote {path} in {time.monotonic() - started:.1f} s")
+    if result.validation["entry_macro_f1"] < 0.9 and family == "linear":
+        say("hint: a linear model cannot express rules like 'flat and RSI < 30': try --model auto")
+    return 0
