@@ -31,6 +31,7 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from botcopier.config import Settings
+from botcopier.names import clone_model_name
 from botcopier.schemas.codec import ValueCodec
 from botcopier.schemas.exceptions import DecodeError
 from botcopier.streams.agents_metrics import AgentsMetrics
@@ -220,7 +221,11 @@ def create_app(settings: Settings, config: WatchConfig | None = None) -> faust.A
             if output.retrain_reason:
                 detail = f"{output.retrain_reason} after {output.metrics['trade_count']} trades"
                 await outputs.retrain(
-                    record, event.message, f"clone-{bot}", output.retrain_reason, detail
+                    record,
+                    event.message,
+                    clone_model_name(record["account"], record["magic"]),
+                    output.retrain_reason,
+                    detail,
                 )
             # Outputs are queued before the state that records them: a crash in between
             # redoes the close (same numbers, same ids) instead of losing its outputs.

@@ -191,7 +191,7 @@ def test_worker_publishes_metrics_one_retrain_and_ignores_duplicates(fresh_setti
     assert metrics[-1]["last_event_id"] == events[-1]["event_id"]
     assert [r["reason"] for r in requests] == ["win_rate"]
     request = requests[0]
-    assert request["model_name"] == "clone-42:1001"
+    assert request["model_name"] == "clone-42-1001"
     assert request["last_event_id"] in {e["event_id"] for e in events[80:]}
     [position] = request["from_offsets"]
     assert position["topic"] == settings.topic("trade-events") and position["offset"] >= 80
@@ -308,7 +308,7 @@ def test_drift_events_from_results_and_from_features(fresh_settings, tmp_path):
         settings,
         "models",
         "ModelPublished",
-        [model_record("clone-42:5005", "v1", model)],
+        [model_record("clone-42-5005", "v1", model)],
         lambda r: (r["model_name"], None),
     )
     # Two stable batches of 100 decisions, then three with RSI shifted by 1.5 std.
@@ -317,7 +317,7 @@ def test_drift_events_from_results_and_from_features(fresh_settings, tmp_path):
         settings,
         "decisions",
         "Decision",
-        decisions("clone-42:5005", "v1", live, rng.normal(1.0, 0.3, len(live))),
+        decisions("clone-42-5005", "v1", live, rng.normal(1.0, 0.3, len(live))),
         lambda r: (f"{r['account']}:{r['magic']}", None),
     )
     produce_trades(settings, degrading_bot())
@@ -340,7 +340,7 @@ def test_drift_events_from_results_and_from_features(fresh_settings, tmp_path):
     assert by_detector, "the collapsing win rate went undetected"
     assert set(by_detector) <= {"adwin", "page_hinkley"}
     assert all(d["magic"] == 1001 and d["feature"] is None for v in by_detector.values() for d in v)
-    feature_requests = [r for r in requests if r["model_name"] == "clone-42:5005"]
+    feature_requests = [r for r in requests if r["model_name"] == "clone-42-5005"]
     assert [r["reason"] for r in feature_requests] == ["drift"]  # once per model version
     assert "rsi_14" in feature_requests[0]["detail"]
     assert feature_requests[0]["from_offsets"][0]["topic"] == settings.topic("decisions")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from botcopier.config import Settings
+from botcopier.names import clone_model_name
 from botcopier.trainers.batch import TrainOptions, TrainResult, train_clone
 from botcopier.trainers.dataset import Dataset, NotEnoughDataError, build_dataset, time_split
 from botcopier.trainers.features import DEFAULT_FEATURES, FEATURES
@@ -158,7 +159,7 @@ def run_train(settings: Settings, args: argparse.Namespace, say: Say) -> int:
     started = time.monotonic()
     history = load_history(settings, args, say)
     bot = history.bot
-    name = args.name or f"clone-{bot.get('account') or 'x'}-{bot.get('magic') or 'x'}"
+    name = args.name or clone_model_name(bot.get("account"), bot.get("magic"))
     out = args.out or settings.paths.state_dir / "models"
     data = build_dataset(history.bars, history.events, DEFAULT_FEATURES)
     say(f"{len(history.bars)} bars, {len(history.events)} events, {len(data)} usable bars")
