@@ -215,6 +215,15 @@ def _cmd_evaluate(settings: Settings, args: argparse.Namespace) -> int:
     return run_evaluate(settings, args, _say)
 
 
+def _cmd_retrainer(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.trainers.retrain_service import run_retrainer
+
+    if args.metrics_port is not None:
+        retrainer = settings.retrainer.model_copy(update={"metrics_port": args.metrics_port})
+        settings = settings.model_copy(update={"retrainer": retrainer})
+    return run_retrainer(settings, _say, args.max_requests)
+
+
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from botcopier.demo import run_demo
 
@@ -376,6 +385,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_arguments(evaluate)
     evaluate.add_argument("--score-model", type=Path, help="score this model.json instead")
     evaluate.set_defaults(handler=_cmd_evaluate)
+
+    retrainer = commands.add_parser(
+        "retrainer",
+        help="answer retrain requests: train, compare with the live model, publish if better",
+        description="Consumes retrain-requests; for each, trains a candidate on the bot's "
+        "history up to the request, scores it and the live model (newest on the models topic) "
+        "on the same held-out bars and publishes the candidate to models only if it wins by "
+        "retrainer.margin. Every answer is a RetrainDecision on retrain-decisions.",
+    )
+    retrainer.add_argument("--max-requests", type=int, help="stop after answering this many")
+    retrainer.add_argument(
+        "--metrics-port", type=int, help="/healthz and /metrics (default retrainer.metrics_port)"
+    )
+    retrainer.set_defaults(handler=_cmd_retrainer)
 
     tail = commands.add_parser("tail", help="print a topic's records as readable lines")
     tail.add_argument("topic", help="catalogue name, e.g. trade-events")

@@ -163,6 +163,22 @@ class CollectorSettings(_Section):
     max_rows: int = Field(default=1_000_000, ge=1)
 
 
+class RetrainerSettings(_Section):
+    """`botcopier retrainer`: answers retrain requests with a candidate, published only if
+    it beats the live model on the same held-out bars."""
+
+    # Prometheus /metrics and /healthz; 0 turns the endpoint off.
+    metrics_port: int = Field(default=9108, ge=0, le=65535)
+    family: Literal["linear", "lightgbm", "auto"] = "auto"
+    metric: Literal["entry_macro_f1", "bar_agreement"] = "entry_macro_f1"
+    # The candidate must beat the live model by at least this much on the held-out window.
+    margin: float = Field(default=0.01, ge=0, le=1)
+    # With no live model yet, a candidate below this score is rejected, not shipped.
+    min_score: float = Field(default=0.5, ge=0, le=1)
+    validation: float = Field(default=0.15, ge=0, lt=1)
+    test: float = Field(default=0.3, gt=0, lt=1)
+
+
 class DashboardSettings(_Section):
     port: int = Field(default=8080, ge=1, le=65535)
     token: SecretStr | None = None
@@ -177,6 +193,7 @@ class Settings(_Section):
     bridge: BridgeSettings = Field(default_factory=BridgeSettings)
     agents: AgentsSettings = Field(default_factory=AgentsSettings)
     collector: CollectorSettings = Field(default_factory=CollectorSettings)
+    retrainer: RetrainerSettings = Field(default_factory=RetrainerSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     def bootstrap_servers(self) -> str:

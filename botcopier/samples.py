@@ -113,6 +113,18 @@ def sample_records() -> dict[str, dict[str, Any]]:
             "metrics": {"accuracy": 0.71},
             "feature_flags": {"rsi": True},
         },
+        "RetrainDecision": {
+            **head,
+            "event_id": "rd-1",
+            "model_name": "clone-777",
+            "request_event_id": "r-1",
+            "outcome": "REJECTED",
+            "reason": "candidate entry_macro_f1 0.90 is not above live 0.92 + margin 0.01",
+            "candidate_version": "20231114T221320Z-0a1b2c3d",
+            "candidate_score": 0.9,
+            "live_version": "20231101T000000Z-9f8e7d6c",
+            "live_score": 0.92,
+        },
         "Decision": {
             **head,
             **bot,

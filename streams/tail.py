@@ -57,6 +57,9 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
         f"model={r['model_name']} reason={r['reason']} ({r.get('detail', '')}) "
         f"last_event_id={r.get('last_event_id')}"
     ),
+    "RetrainDecision": lambda r: (
+        f"model={r['model_name']} {r['outcome']}: {r['reason']} request={r['request_event_id']}"
+    ),
     "DeadLetter": lambda r: (
         f"{r['reason_code']}: {r['reason']} raw={r['raw'][:80]!r} ea={r.get('ea_id')}"
     ),

@@ -91,6 +91,14 @@ TOPICS: tuple[TopicSpec, ...] = (
         _config(retention_ms=str(30 * _DAY_MS)),
     ),
     TopicSpec(
+        "retrain-decisions",
+        "model name",
+        ("RetrainDecision",),
+        1,
+        "What the retrain service did with each request (published, rejected, failed) and why.",
+        _config(retention_ms=str(365 * _DAY_MS)),
+    ),
+    TopicSpec(
         "models",
         "model name",
         ("ModelPublished",),

@@ -63,7 +63,9 @@ def test_bad_configuration_is_one_clear_line_and_exit_2(tmp_path):
 def test_schemas_lists_every_schema_with_its_fingerprint():
     result = run_cli("schemas")
     assert result.returncode == 0
-    assert result.stdout.count("(current)") == 10
+    from botcopier.schemas import SchemaCatalogue
+
+    assert result.stdout.count("(current)") == len(SchemaCatalogue.default().names())
     assert "TradeEvent" in result.stdout
 
 

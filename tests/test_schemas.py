@@ -28,6 +28,7 @@ EXPECTED_SCHEMAS = {
     "BotMetrics",
     "DriftEvent",
     "RetrainRequest",
+    "RetrainDecision",
     "ModelPublished",
     "Decision",
     "DeadLetter",

@@ -8,6 +8,7 @@ DESIGN_TOPICS = {
     "bot-metrics",
     "drift",
     "retrain-requests",
+    "retrain-decisions",
     "models",
     "decisions",
     "dead-letter",
