@@ -54,18 +54,21 @@ def test_a_better_candidate_is_published_a_worse_one_rejected_both_with_reasons(
                         TrainOptions(family="lightgbm", rounds=40)).document  # fmt: skip
     publisher = RecordPublisher(settings)
     publisher.send("models", "ModelPublished", name, model_published_record(wrong))
-    for n, (account_, magic) in enumerate([(account, 1001), (account, 1001), (None, None)]):
-        publisher.send(
-            "retrain-requests", "RetrainRequest", name, request(f"rq-{n}", name, account_, magic)
-        )
+    publisher.send("retrain-requests", "RetrainRequest", name, request("rq-0", name, account, 1001))
     publisher.flush()
-
     lines: list[str] = []
     service = RetrainService(settings, lines.append)
-    assert service.run(threading.Event(), max_requests=3) == 0
+    assert service.run(threading.Event(), max_requests=1) == 0
+    for n, (account_, magic) in enumerate([(account, 1001), (account, 1001), (None, None)], 1):
+        other = name if magic else "clone-x-x"
+        publisher.send(
+            "retrain-requests", "RetrainRequest", other, request(f"rq-{n}", other, account_, magic)
+        )
+    publisher.flush()
+    assert service.run(threading.Event(), max_requests=4) == 0
 
-    decisions = decode_all(consume_topic(settings, settings.topic("retrain-decisions"), until=3))
-    published, rejected, failed = decisions
+    decisions = decode_all(consume_topic(settings, settings.topic("retrain-decisions"), until=4))
+    published, superseded, rejected, failed = decisions
     print("\n".join(f"{d['outcome']}: {d['reason']}" for d in decisions))
     assert published["outcome"] == "PUBLISHED" and published["request_event_id"] == "rq-0"
     assert published["live_version"] == wrong["version"]
@@ -76,6 +79,9 @@ def test_a_better_candidate_is_published_a_worse_one_rejected_both_with_reasons(
     assert rejected["live_version"] == published["candidate_version"]
     assert rejected["window_from_ms"] == published["window_from_ms"]
     assert failed["outcome"] == "FAILED" and "names no bot" in failed["reason"]
+    # Two requests for one model in one batch: one training, for the newer.
+    assert superseded["outcome"] == "SUPERSEDED" and superseded["request_event_id"] == "rq-1"
+    assert rejected["request_event_id"] == "rq-2" and "rq-2" in superseded["reason"]
 
     models = decode_all(consume_topic(settings, settings.topic("models"), until=2))
     assert [m["model_version"] for m in models] == [

@@ -1,6 +1,8 @@
 """`botcopier retrainer`: consume RetrainRequests, answer each, publish what wins.
 
-One request at a time, in the consumer group ``<prefix>retrainer``: the live model is the
+Requests are read in batches in the consumer group ``<prefix>retrainer``; of several
+requests for one model in a batch (a burst while a bot keeps failing) only the newest is
+trained for, the others are answered SUPERSEDED. For each answered request the live model is the
 newest record for the request's model name on the compacted ``models`` topic; the answer
 (`answer_request`) is a RetrainDecision on ``retrain-decisions`` and, when the candidate
 wins, a ModelPublished on ``models``. The request's offset is committed only after both are
@@ -112,6 +114,33 @@ class RetrainService:
         self.answered += 1
         return outcome.decision
 
+    def supersede(self, older: dict[str, Any], newer: dict[str, Any]) -> dict[str, Any]:
+        decision = {
+            "event_id": f"rd-{older['event_id']}",
+            "event_time_ms": int(time.time() * 1000),
+            "model_name": older["model_name"],
+            "request_event_id": older["event_id"],
+            "outcome": "SUPERSEDED",
+            "reason": f"a newer request for the same model ({newer['event_id']}) is answered "
+            "instead: one training covers both",
+            "metric": self.settings.retrainer.metric,
+            "margin": self.settings.retrainer.margin,
+        }
+        self.publisher.send("retrain-decisions", "RetrainDecision", older["model_name"], decision)
+        self.metrics.decisions.labels(outcome="superseded").inc()
+        self.answered += 1
+        return decision
+
+    def answer_batch(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Answer the newest request per model; the older ones in the batch are superseded."""
+        newest = {r["model_name"]: r for r in requests}
+        decisions = [
+            self.supersede(r, newest[r["model_name"]])
+            for r in requests
+            if newest[r["model_name"]] is not r
+        ]
+        return decisions + [self.answer(r) for r in newest.values()]
+
     def run(self, stop: threading.Event, max_requests: int | None = None) -> int:
         group = f"{self.settings.kafka.topic_prefix}retrainer"
         consumer = Consumer(consumer_config(self.settings, group_id=group))
@@ -119,20 +148,23 @@ class RetrainService:
         consumer.subscribe([topic])
         try:
             while not stop.is_set() and (max_requests is None or self.answered < max_requests):
-                message = consumer.poll(0.5)
-                if message is None:
-                    continue
-                if message.error():
-                    self.say(f"consumer error: {message.error()}")
-                    continue
-                self.metrics.requests.inc()
-                try:
-                    request = self.codec.decode(message.value(), topic=topic).record
-                except DecodeError as exc:
-                    self.say(f"skipping an undecodable request at offset {message.offset()}: {exc}")
-                else:
-                    self.answer(request)
-                consumer.commit(message=message, asynchronous=False)
+                room = 500 if max_requests is None else max_requests - self.answered
+                batch = consumer.consume(num_messages=room, timeout=0.5)
+                requests = []
+                for message in batch:
+                    if message.error():
+                        self.say(f"consumer error: {message.error()}")
+                        continue
+                    self.metrics.requests.inc()
+                    try:
+                        requests.append(self.codec.decode(message.value(), topic=topic).record)
+                    except DecodeError as exc:
+                        self.say(f"skipping an undecodable request at {message.offset()}: {exc}")
+                if requests:
+                    self.answer_batch(requests)
+                if batch:
+                    # Only after every answer is acknowledged (answer() flushes).
+                    consumer.commit(asynchronous=False)
         finally:
             consumer.close()
         return 0
