@@ -3,16 +3,22 @@
 Broker → topics → bridge (its own process) → agents worker (its own process) → simulated
 Observer EAs sending bars, trades and metric snapshots, one of them with a bot whose edge
 fades → the agents' metrics shown live as the EAs trade, and the retrain request the fading
-bot causes → what landed on the topics, decoded. Each later part of BotCopier extends it.
+bot causes → the retrain service answering it (a bot that peeks at the future cannot be
+cloned: its candidate is rejected, with the figures) → a clone of the MA-cross bot trained
+from Kafka and written into a demo ``MQL4/Files`` folder → what landed on the topics,
+decoded. Each later part of BotCopier extends it.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import secrets
+import threading
 import urllib.request
 from itertools import islice
+from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -24,6 +30,8 @@ from botcopier.services import ServiceProcess, botcopier_command
 from botcopier.streams.admin import create_topics, message_counts, wait_for_group
 from botcopier.streams.agents_view import AgentsView, metrics_line
 from botcopier.streams.tail import tail
+from botcopier.trainers.retrain_service import RetrainService
+from botcopier.trainers.train_command import run_train
 
 SHOWN_TOPICS = (
     "trade-events",
@@ -33,6 +41,8 @@ SHOWN_TOPICS = (
     "bot-metrics",
     "drift",
     "retrain-requests",
+    "retrain-decisions",
+    "models",
 )
 FADING_MAGIC = 1004  # FadingEdgeBot's magic number
 
@@ -100,34 +110,59 @@ def _collector_figures(settings: Settings) -> list[str]:
     return lines
 
 
-def run_demo(settings: Settings, keep_running: bool = False, bars: int = 300) -> int:
+def _answer_retrains(settings: Settings, requests: int, timeout_s: float = 300.0) -> list[dict]:
+    """Run the retrain service in-process until it has answered ``requests`` requests."""
+    service = RetrainService(settings, say=lambda line: _say(f"    {line}"))
+    stop = threading.Event()
+    timer = threading.Timer(timeout_s, stop.set)
+    timer.start()
+    try:
+        service.run(stop, max_requests=requests)
+    finally:
+        timer.cancel()
+    return list(service.recent)
+
+
+def _train_clone(settings: Settings, account: int, magic: int, files: Path) -> Path | None:
+    args = argparse.Namespace(
+        account=account, magic=magic, symbol=None, timeframe=None, bars=None, events=None,
+        validation=0.15, test=0.3, family="auto", no_class_weight=False,
+        no_threshold_tuning=False, rounds=300, seed=0, name=None, out=files,
+        prune_threshold=None, prune_warn=0.5, incremental=False, previous=None,
+    )  # fmt: skip
+    run_train(settings, args, lambda line: _say(f"  {line}"))
+    written = sorted(files.glob(f"clone-{account}-{magic}-*.model.json"))
+    return written[-1] if written else None
+
+
+def run_demo(settings: Settings, keep_running: bool = False, bars: int = 1_200) -> int:
     # Fresh account numbers per run: the bots are new, so the metrics and the retrain
     # cooldowns of an earlier run (same simulated market times) do not mix into this one.
     plan = SimulationPlan(
         eas=3,
         bars=bars,
         seed=1,
-        bars_per_second=40,
+        bars_per_second=100,
         fading_bot=True,
         account_base=900_000 + secrets.randbelow(9_000) * 100,
     )
     settings = _with_demo_tokens(settings, plan)
     was_running = broker_status(settings).running
-    _say("== 1/7 broker")
+    _say("== 1/9 broker")
     state = start_broker(settings, progress=_say)
     services: list[ServiceProcess] = []
     try:
-        _say("== 2/7 topics")
+        _say("== 2/9 topics")
         create_topics(settings, progress=lambda line: _say(f"  {line}"))
         before = message_counts(settings, SHOWN_TOPICS)
 
-        _say(f"== 3/7 bridge on {settings.bridge.host}:{settings.bridge.port}")
+        _say(f"== 3/9 bridge on {settings.bridge.host}:{settings.bridge.port}")
         bridge = _start(settings, "bridge", ["bridge"], _bridge_env(settings))
         services.append(bridge)
         bridge.start(port=settings.bridge.port, host=settings.bridge.host)
         _say(f"  healthz: {_bridge_health(settings)}  (log: {bridge.log_path})")
 
-        _say("== 4/7 agents worker and metrics collector")
+        _say("== 4/9 agents worker and metrics collector")
         agents = _start(settings, "agents", ["agents"], _service_env(settings))
         services.append(agents)
         agents.start(port=settings.agents.web_port, timeout_s=60)
@@ -144,7 +179,7 @@ def run_demo(settings: Settings, keep_running: bool = False, bars: int = 300) ->
         _say(f"  logs: {agents.log_path}, {collector.log_path}")
 
         _say(
-            f"== 5/7 simulator: {plan.eas} EAs x {plan.bars} H1 bars, 3 bots each; "
+            f"== 5/9 simulator: {plan.eas} EAs x {plan.bars} H1 bars, 3 bots each; "
             f"{plan.ea_id(0)} also runs a bot whose edge fades after {plan.bars // 3} bars "
             f"(magic {FADING_MAGIC})"
         )
@@ -160,7 +195,7 @@ def run_demo(settings: Settings, keep_running: bool = False, bars: int = 300) ->
         view.wait_quiet()
         seen = view.stop()
 
-        _say("== 6/7 what the agents concluded")
+        _say("== 6/9 what the agents concluded")
         for bot, metrics in sorted(seen.latest.items()):
             _say(f"  {metrics_line(bot, metrics)}")
         fading_bot = f"{plan.account_base + 1}:{FADING_MAGIC}"
@@ -173,7 +208,17 @@ def run_demo(settings: Settings, keep_running: bool = False, bars: int = 300) ->
         for line in _collector_figures(settings):
             _say(line)
 
-        _say("== 7/7 on the topics")
+        _say(f"== 7/9 retrain service: answering the {len(seen.retrains)} retrain requests")
+        decisions = _answer_retrains(settings, len(seen.retrains))
+        for decision in decisions:
+            _say(f"  {decision['model_name']} {decision['outcome']}: {decision['reason']}")
+
+        clone_bot = (plan.account_base + 1, 1001)
+        files = settings.paths.state_dir / "demo-mt4" / "MQL4" / "Files"
+        _say(f"== 8/9 a clone of the MA-cross bot {clone_bot[0]}:{clone_bot[1]}, from Kafka")
+        model_path = _train_clone(settings, *clone_bot, files)
+
+        _say("== 9/9 on the topics")
         after = message_counts(settings, SHOWN_TOPICS)
         for name in SHOWN_TOPICS:
             _say(f"  {settings.topic(name):28} +{after[name] - before[name]} (total {after[name]})")
@@ -192,8 +237,11 @@ def run_demo(settings: Settings, keep_running: bool = False, bars: int = 300) ->
             f"({arrived}/{sent})"
         )
         _say(f"the fading bot's collapse asked for a retrain: {bool(fading_requests)}")
+        answered = len(decisions) == len(seen.retrains)
+        _say(f"every retrain request answered with a reason: {answered}")
+        _say(f"clone model written into the demo MT4 Files folder: {model_path}")
         _say(f"broker: {state.display_name} on {state.bootstrap}")
-        return 0 if exactly_once and fading_requests else 1
+        return 0 if exactly_once and fading_requests and answered and model_path else 1
     finally:
         for service in reversed(services):
             if service.process is not None:

@@ -92,7 +92,9 @@ def test_demo_runs_end_to_end_and_leaves_nothing_running(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "ready: Apache Kafka 3.9.1 (KRaft)" in out
-    assert out.count("  created ") == 9
+    from botcopier.streams.topics import TOPICS
+
+    assert out.count("  created ") == len(TOPICS)
     assert "'status': 'ok'" in out  # the bridge's /healthz
     assert out.count("all acked: True") == 3
     assert "TradeEvent OPEN" in out  # decoded by tail
@@ -101,6 +103,9 @@ def test_demo_runs_end_to_end_and_leaves_nothing_running(tmp_path):
     assert "RETRAIN REQUEST clone-" in out
     assert "the fading bot's collapse asked for a retrain: True" in out
     assert "GET /metrics?limit=3 -> 3 newest bot metrics" in out  # the collector
+    assert "every retrain request answered with a reason: True" in out
+    assert "clone model written into the demo MT4 Files folder: " in out
+    assert list((tmp_path / "demo-mt4" / "MQL4" / "Files").glob("clone-*.model.json"))
     assert "botcopier_bot_win_rate{" in out
     for service in ("bridge", "agents", "collector"):
         assert f"{service} stopped (exit 0)" in out

@@ -35,6 +35,22 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 
 
+# What evaluating a tree needs; LightGBM's training statistics (gains, counts, weights,
+# internal values) are left out: they triple the document's size and nothing reads them.
+_NODE_KEYS = {
+    "split_index", "split_feature", "threshold", "decision_type", "default_left",
+    "missing_type", "left_child", "right_child", "leaf_index", "leaf_value",
+}  # fmt: skip
+
+
+def _slim(node: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in node.items() if k in _NODE_KEYS}
+    for child in ("left_child", "right_child"):
+        if child in out:
+            out[child] = _slim(out[child])
+    return out
+
+
 @dataclass(frozen=True)
 class LightGbmFit:
     estimator: dict[str, Any]
@@ -86,6 +102,8 @@ def fit_lightgbm(
     booster = lgb.train(merged, train, rounds, valid_sets=sets, callbacks=callbacks)
     best = booster.best_iteration or booster.current_iteration()
     dump = booster.dump_model(num_iteration=best)
+    for tree in dump["tree_info"]:
+        tree["tree_structure"] = _slim(tree["tree_structure"])
     if previous is not None:
         dump["tree_info"] = previous["dump"]["tree_info"] + dump["tree_info"]
         for index, tree in enumerate(dump["tree_info"]):

@@ -123,7 +123,7 @@ def load_model(path: Path) -> dict[str, Any]:
 
 def dumps_model(doc: Mapping[str, Any]) -> str:
     """Canonical text: sorted keys, so equal models have equal bytes and checksums."""
-    return json.dumps(validate_model(doc), sort_keys=True, allow_nan=False, indent=1)
+    return json.dumps(validate_model(doc), sort_keys=True, allow_nan=False, separators=(",", ":"))
 
 
 def save_model(doc: Mapping[str, Any], path: Path) -> Path:

@@ -58,7 +58,8 @@ class RecordPublisher:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.codec = ValueCodec.from_settings(settings)
-        self.producer = Producer(producer_config(settings))
+        # The models topic takes model.json payloads up to 8 MB (its max.message.bytes).
+        self.producer = Producer(producer_config(settings, **{"message.max.bytes": 8 << 20}))
 
     def send(self, topic_name: str, schema_name: str, key: str, record: Mapping[str, Any]):
         topic = self.settings.topic(topic_name)

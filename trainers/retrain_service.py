@@ -16,6 +16,7 @@ import logging
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -80,12 +81,14 @@ class RetrainService:
         self.publisher = RecordPublisher(settings)
         self.codec = ValueCodec.from_settings(settings)
         self.answered = 0
+        self.recent: deque[dict[str, Any]] = deque(maxlen=50)  # newest decisions, for /healthz
         self.busy_since: float | None = None
 
     def health(self) -> dict[str, Any]:
         return {
             "status": "ok",
             "answered": self.answered,
+            "last_decision": self.recent[-1]["outcome"] if self.recent else None,
             "training_for_s": None
             if self.busy_since is None
             else time.monotonic() - self.busy_since,
@@ -112,6 +115,7 @@ class RetrainService:
         self.metrics.seconds.set(time.monotonic() - self.busy_since)
         self.busy_since = None
         self.answered += 1
+        self.recent.append(outcome.decision)
         return outcome.decision
 
     def supersede(self, older: dict[str, Any], newer: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +133,7 @@ class RetrainService:
         self.publisher.send("retrain-decisions", "RetrainDecision", older["model_name"], decision)
         self.metrics.decisions.labels(outcome="superseded").inc()
         self.answered += 1
+        self.recent.append(decision)
         return decision
 
     def answer_batch(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
