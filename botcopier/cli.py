@@ -373,6 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--incremental", action="store_true", help="continue the newest model of --name"
     )
     train.add_argument("--previous", type=Path, help="model to continue (with --incremental)")
+    train.add_argument(
+        "--search",
+        type=int,
+        metavar="TRIALS",
+        help="Optuna search (family, hyperparameters, feature subset); needs optuna installed",
+    )
     train.set_defaults(handler=_cmd_train)
 
     evaluate = commands.add_parser(

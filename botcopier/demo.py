@@ -128,7 +128,7 @@ def _train_clone(settings: Settings, account: int, magic: int, files: Path) -> P
         account=account, magic=magic, symbol=None, timeframe=None, bars=None, events=None,
         validation=0.15, test=0.3, family="auto", no_class_weight=False,
         no_threshold_tuning=False, rounds=300, seed=0, name=None, out=files,
-        prune_threshold=None, prune_warn=0.5, incremental=False, previous=None,
+        prune_threshold=None, prune_warn=0.5, incremental=False, previous=None, search=None,
     )  # fmt: skip
     run_train(settings, args, lambda line: _say(f"  {line}"))
     written = sorted(files.glob(f"clone-{account}-{magic}-*.model.json"))

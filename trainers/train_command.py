@@ -14,6 +14,7 @@ validation entry macro-F1 (the linear one on a tie: simpler to run in MT4).
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -182,10 +183,22 @@ def run_train(settings: Settings, args: argparse.Namespace, say: Say) -> int:
         "last_event_id": history.last_event_id,
         "source": history.source,
     }
-    result = train_best(data, bot, name, options, say, training_extra=training, **extra)
+    if args.search:
+        from botcopier.trainers.search import search_clone
+
+        say(f"searching {args.search} trials (Optuna) by validation entry macro-F1")
+        result = search_clone(
+            data, bot, name, options, trials=args.search, say=say, training_extra=training, **extra
+        )
+    else:
+        result = train_best(data, bot, name, options, say, training_extra=training, **extra)
     for warning in result.warnings:
         say(f"warning: {warning}")
     path = save_model(result.document, out / f"{name}-{result.document['version']}.model.json")
+    if args.search:
+        summary = path.with_name(path.name.replace(".model.json", ".search.json"))
+        summary.write_text(json.dumps(result.document["training"]["search"], indent=1))
+        say(f"search summary: {summary}")
     say("validation: " + ", ".join(describe(result.validation)[1:3]).replace("  ", " "))
     if result.test:
         for line in describe(result.test):
