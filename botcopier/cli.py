@@ -158,6 +158,20 @@ def _cmd_ticks(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.trainers.importer import ImportOptions, run_import
+
+    options = ImportOptions(
+        account=args.account,
+        magic=args.magic,
+        symbol=args.symbol,
+        timeframe_minutes=args.timeframe,
+        ea_id=args.ea_id,
+        server_utc_offset_hours=args.server_utc_offset,
+    )
+    return run_import(settings, args.files, args.kind, options, strict=args.strict, say=_say)
+
+
 def _cmd_mql4_check(settings: Settings, args: argparse.Namespace) -> int:
     from botcopier.codegen.checks import check_frames, lint_sources, load_sources
 
@@ -315,6 +329,35 @@ def build_parser() -> argparse.ArgumentParser:
     ticks.add_argument("--json", action="store_true", help="machine-readable output")
     ticks.set_defaults(handler=_cmd_ticks)
 
+    importer = commands.add_parser(
+        "import",
+        help="load the seed project's logs and MT4 bar/tick CSVs into Kafka",
+        description="KIND: trades (trades_raw.csv -> trade-events), metrics (metrics.csv -> "
+        "ea-metrics), bars or ticks (-> market-data), or auto (told apart by the header). "
+        "';' or ',' separated, any of the seed's column sets. Every row is checked first; bad "
+        "rows are listed with their line numbers and skipped (exit 1), or with --strict fail "
+        "the import before anything is published (exit 2). Importing a file again changes "
+        "nothing downstream: each record's event_id derives from its row.",
+    )
+    importer.add_argument("kind", choices=["auto", "trades", "metrics", "bars", "ticks"])
+    importer.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    importer.add_argument("--strict", action="store_true", help="any bad row fails the import")
+    importer.add_argument("--account", type=int, help="MT4 account, for files without one")
+    importer.add_argument("--magic", type=int, help="magic number, for files without one")
+    importer.add_argument("--symbol", help="symbol, for bar/tick files without one")
+    importer.add_argument("--timeframe", type=int, help="bar minutes, when not inferable")
+    importer.add_argument(
+        "--server-utc-offset",
+        type=float,
+        default=0.0,
+        metavar="HOURS",
+        help="MT4 server time minus UTC, taken off times without a zone (default 0)",
+    )
+    importer.add_argument(
+        "--ea-id", default="import", help="ea_id of the records and event_id prefix (import)"
+    )
+    importer.set_defaults(handler=_cmd_import)
+
     mql4 = commands.add_parser(
         "mql4-check",
         help="static checks of MQL4 sources (lint and frame parity)",
@@ -373,6 +416,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--incremental", action="store_true", help="continue the newest model of --name"
     )
     train.add_argument("--previous", type=Path, help="model to continue (with --incremental)")
+    train.add_argument(
+        "--cache-features",
+        action="store_true",
+        help="reuse the feature table of an unchanged history (<state_dir>/feature-cache)",
+    )
     train.add_argument(
         "--search",
         type=int,

@@ -162,7 +162,13 @@ def run_train(settings: Settings, args: argparse.Namespace, say: Say) -> int:
     bot = history.bot
     name = args.name or clone_model_name(bot.get("account"), bot.get("magic"))
     out = args.out or settings.paths.state_dir / "models"
-    data = build_dataset(history.bars, history.events, DEFAULT_FEATURES)
+    if getattr(args, "cache_features", False):
+        from botcopier.trainers.feature_cache import cached_dataset
+
+        cache = settings.paths.state_dir / "feature-cache"
+        data = cached_dataset(history.bars, history.events, cache_dir=cache, progress=say)
+    else:
+        data = build_dataset(history.bars, history.events, DEFAULT_FEATURES)
     say(f"{len(history.bars)} bars, {len(history.events)} events, {len(data)} usable bars")
     extra: dict[str, Any] = {}
     previous = None
