@@ -238,6 +238,23 @@ def _cmd_retrainer(settings: Settings, args: argparse.Namespace) -> int:
     return run_retrainer(settings, _say, args.max_requests)
 
 
+def _cmd_online(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.trainers.online_service import OnlineOptions, run_online
+
+    options = OnlineOptions(
+        account=args.account,
+        magic=args.magic,
+        symbol=args.symbol,
+        timeframe_minutes=args.timeframe,
+        name=args.name,
+        snapshot_every=args.snapshot_every,
+        from_beginning=args.from_beginning,
+        max_bars=args.max_bars,
+        metrics_port=args.metrics_port,
+    )
+    return run_online(settings, options, _say)
+
+
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from botcopier.demo import run_demo
 
@@ -453,6 +470,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics-port", type=int, help="/healthz and /metrics (default retrainer.metrics_port)"
     )
     retrainer.set_defaults(handler=_cmd_retrainer)
+
+    online = commands.add_parser(
+        "online",
+        help="River online clone of one bot: learns bar by bar, publishes model.json snapshots",
+        description="Reads the bot's trade-events and its chart's bars from market-data in "
+        "event-time order; predicts each bar, scores it, then learns it (prequential), prints "
+        "rolling accuracy and entry macro-F1, and publishes a snapshot (model.json, linear "
+        "family) to models every --snapshot-every bars. Stops on SIGTERM/SIGINT.",
+    )
+    online.add_argument("--account", type=int, required=True, help="the bot's MT4 account")
+    online.add_argument("--magic", type=int, required=True, help="the bot's magic number")
+    online.add_argument("--symbol", help="default: the symbol of the bot's first event")
+    online.add_argument("--timeframe", type=int, help="bar minutes (default: its chart's)")
+    online.add_argument("--name", help="model name (default clone-<account>-<magic>-online)")
+    online.add_argument(
+        "--snapshot-every", type=int, default=100, metavar="N", help="bars (default 100)"
+    )
+    online.add_argument(
+        "--from-beginning", action="store_true", help="replay the history first (default: new)"
+    )
+    online.add_argument("--max-bars", type=int, help="stop after learning this many bars")
+    online.add_argument(
+        "--metrics-port", type=int, default=9109, help="/healthz and /metrics (0: none)"
+    )
+    online.set_defaults(handler=_cmd_online)
 
     tail = commands.add_parser("tail", help="print a topic's records as readable lines")
     tail.add_argument("topic", help="catalogue name, e.g. trade-events")

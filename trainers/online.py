@@ -112,6 +112,11 @@ class Step:
     x: dict[str, float]  # the bar's features
 
 
+def default_window_bars(features: tuple[Feature, ...] = DEFAULT_FEATURES) -> int:
+    """Bars a clone keeps: the features' warm-up and 64 more."""
+    return warmup(features) + 64
+
+
 def _end_ms(bar: Mapping[str, Any]) -> int:
     return int(bar["time_ms"]) + int(bar["timeframe_minutes"]) * _MINUTE_MS
 
@@ -132,7 +137,7 @@ class OnlineClone:
         self.symbol, self.timeframe_minutes = symbol, int(timeframe_minutes)
         self.features = features
         self.feature_names = [f.name for f in features]
-        self.window_bars = window_bars or warmup(features) + 64
+        self.window_bars = window_bars or default_window_bars(features)
         if self.window_bars <= warmup(features):
             raise ValueError(f"window_bars must exceed the features' warm-up {warmup(features)}")
         self.learning_rate, self.max_class_weight = learning_rate, max_class_weight
