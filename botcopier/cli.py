@@ -438,6 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="reuse the feature table of an unchanged history (<state_dir>/feature-cache)",
     )
+    from botcopier.trainers.train_extras import add_extra_arguments
+
+    add_extra_arguments(train)
     train.add_argument(
         "--search",
         type=int,

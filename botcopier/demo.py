@@ -129,6 +129,8 @@ def _train_clone(settings: Settings, account: int, magic: int, files: Path) -> P
         validation=0.15, test=0.3, family="auto", no_class_weight=False,
         no_threshold_tuning=False, rounds=300, seed=0, name=None, out=files,
         prune_threshold=None, prune_warn=0.5, incremental=False, previous=None, search=None,
+        mode="auto", uncertain_file=None, uncertain_weight=2.0, replay_file=None,
+        replay_weight=2.0, regress_sl_tp=True, risk_parity=True,
     )  # fmt: skip
     run_train(settings, args, lambda line: _say(f"  {line}"))
     written = sorted(files.glob(f"clone-{account}-{magic}-*.model.json"))

@@ -66,6 +66,9 @@ class TrainOptions:
     lightgbm_params: Mapping[str, Any] = field(default_factory=dict)
     prune_threshold: float | None = None  # least share of the total importance to keep
     prune_warn: float = 0.5  # warn when more than this share of the features is pruned
+    # Per-row contributions over every training row (costly on big data); else LightGBM's
+    # total split gain per feature.
+    contribution_importance: bool = True
     seed: int = 0
 
 
@@ -125,6 +128,7 @@ def _fit(
         init_raw=init,
         previous=previous["estimator"] if previous else None,
         seed=options.seed,
+        contributions=options.contribution_importance,
     )
     return _Fit(fit.estimator, fit.importance, scaler)
 
@@ -152,13 +156,16 @@ def train_clone(
     previous: Mapping[str, Any] | None = None,
     training_extra: Mapping[str, Any] | None = None,
     document_extra: Mapping[str, Any] | None = None,
+    post_fit: Callable[[dict[str, Any], Dataset], Mapping[str, Any]] | None = None,
     progress: Callable[[str], None] = lambda line: None,
 ) -> TrainResult:
     """Fit, tune, score and document a clone of the bot whose bars and labels ``data`` holds.
 
     ``training_extra`` goes into the document's ``training`` section (offsets,
     last_event_id, source...); ``document_extra`` sets top-level sections (``mode``,
-    ``feature_flags``, ``stops``, ``risk_parity``).
+    ``feature_flags``, ``stops``, ``risk_parity``); ``post_fit(document, train_rows)``
+    returns more top-level sections computed from the fitted document (the SL/TP
+    regressors need its scaler and kept features).
     """
     split = time_split(len(data), validation=options.validation, test=options.test)
     train, valid, test = (data.rows(r) for r in (split.train, split.validation, split.test))
@@ -227,7 +234,9 @@ def train_clone(
         "importance": {
             "method": "mean |coefficient x z|"
             if options.family == "linear"
-            else "mean |LightGBM contribution|",
+            else "mean |LightGBM contribution|"
+            if options.contribution_importance
+            else "LightGBM total split gain",
             "values": {n: float(v) for n, v in zip(names, fit.importance, strict=True)},
         },
         "mode": "standard",
@@ -263,6 +272,8 @@ def train_clone(
         "pruned": pruned,
         **(training_extra or {}),
     }
+    if post_fit is not None:
+        document.update(post_fit(document, train))
     content = {k: v for k, v in document.items() if k not in ("version", "created_ms")}
     document["version"] = model_version(document["created_ms"], content)
     return TrainResult(validate_model(document), validation, test_scores, warnings)

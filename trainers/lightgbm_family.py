@@ -71,6 +71,7 @@ def fit_lightgbm(
     previous: dict[str, Any] | None = None,
     seed: int = 0,
     threads: int = 0,
+    contributions: bool = True,
 ) -> LightGbmFit:
     """Boost ``rounds`` iterations (fewer if the validation loss stops improving).
 
@@ -108,8 +109,11 @@ def fit_lightgbm(
         dump["tree_info"] = previous["dump"]["tree_info"] + dump["tree_info"]
         for index, tree in enumerate(dump["tree_info"]):
             tree["tree_index"] = index
-    contributions = booster.predict(x, num_iteration=best, pred_contrib=True)
-    per_class = np.abs(contributions).reshape(len(x), n_classes, x.shape[1] + 1)
-    importance = per_class[:, :, :-1].mean(axis=0).sum(axis=0)  # the last column is the bias
+    if contributions:
+        per_row = booster.predict(x, num_iteration=best, pred_contrib=True)
+        per_class = np.abs(per_row).reshape(len(x), n_classes, x.shape[1] + 1)
+        importance = per_class[:, :, :-1].mean(axis=0).sum(axis=0)  # the last column: bias
+    else:
+        importance = booster.feature_importance("gain", iteration=best).astype(float)
     estimator = {"family": "lightgbm", "num_class": n_classes, "dump": dump}
     return LightGbmFit(estimator, importance, best)

@@ -137,6 +137,7 @@ def save_model(doc: Mapping[str, Any], path: Path) -> Path:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a model is meant to be read
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -29,7 +29,19 @@ from botcopier.trainers.features import DEFAULT_FEATURES, FEATURES
 from botcopier.trainers.model_document import load_model, save_model
 from botcopier.trainers.model_eval import decide, predict_proba
 from botcopier.trainers.scores import clone_scores, describe
-from botcopier.trainers.sources import BotHistory, history_from_files, history_from_kafka
+from botcopier.trainers.sources import (
+    BotHistory,
+    history_from_files,
+    history_from_kafka,
+    read_to_end,
+)
+from botcopier.trainers.train_extras import (
+    closes_by_symbol,
+    machine_mode,
+    review_weights,
+    risk_parity_section,
+    stops_section,
+)
 
 Say = Callable[[str], None]
 
@@ -147,6 +159,34 @@ def run_evaluate(settings: Settings, args: argparse.Namespace, say: Say) -> int:
     return 0
 
 
+def _closes(settings: Settings, history: BotHistory, bars_path: Path | None):
+    """Closes of every symbol the bot's EA sent bars of (Kafka) or the bars file holds."""
+    timeframe = history.bot["timeframe_minutes"]
+    if history.source == "kafka":
+        ea_ids = {e.get("ea_id") for e in history.events}
+        records, _ = read_to_end(
+            settings,
+            "market-data",
+            lambda k, r: "timeframe_minutes" in r and r.get("ea_id") in ea_ids,
+        )
+        return closes_by_symbol(records, timeframe)
+    from botcopier.bridge.simulator.market import read_bars_csv
+
+    bars = read_bars_csv(
+        bars_path, symbol=None if _has_symbols(bars_path) else history.bot["symbol"]
+    )
+    return closes_by_symbol(
+        [{"symbol": b.symbol, "event_time_ms": b.time_ms, "timeframe_minutes": b.timeframe_minutes,
+          "close": b.close} for b in bars],
+        timeframe,
+    )  # fmt: skip
+
+
+def _has_symbols(path: Path) -> bool:
+    with open(path, encoding="utf-8-sig") as handle:
+        return "symbol" in handle.readline().lower()
+
+
 def _previous_model(out: Path, name: str, explicit: Path | None) -> dict[str, Any]:
     if explicit:
         return load_model(explicit)
@@ -157,6 +197,10 @@ def _previous_model(out: Path, name: str, explicit: Path | None) -> dict[str, An
 
 
 def run_train(settings: Settings, args: argparse.Namespace, say: Say) -> int:
+    if getattr(args, "lite_mode", False):
+        from botcopier.trainers.lite import run_train_lite
+
+        return run_train_lite(settings, args, say)
     started = time.monotonic()
     history = load_history(settings, args, say)
     bot = history.bot
@@ -183,21 +227,35 @@ def run_train(settings: Settings, args: argparse.Namespace, say: Say) -> int:
         say(f"continuing {previous['version']}: {len(data)} bars after its training data")
         extra["previous"] = previous
     family = args.family or (previous["estimator"]["family"] if previous else "linear")
-    options = options_from(args, family)
+    profile, options = machine_mode(args, options_from(args, family), say)
+    data, weights, weight_summary = review_weights(args, data, bot["timeframe_minutes"], say)
     training = {
         "offsets": history.offsets,
         "last_event_id": history.last_event_id,
         "source": history.source,
+        "sample_weights": weight_summary,
     }
+    document_extra: dict[str, Any] = {
+        "mode": profile["mode"],
+        "feature_flags": profile["feature_flags"],
+    }
+    if args.risk_parity:
+        document_extra["risk_parity"] = risk_parity_section(
+            _closes(settings, history, args.bars), say
+        )
+    extra.update(
+        training_extra=training,
+        document_extra=document_extra,
+        sample_weight=weights,
+        post_fit=stops_section(history, say) if args.regress_sl_tp else None,
+    )
     if args.search:
         from botcopier.trainers.search import search_clone
 
         say(f"searching {args.search} trials (Optuna) by validation entry macro-F1")
-        result = search_clone(
-            data, bot, name, options, trials=args.search, say=say, training_extra=training, **extra
-        )
+        result = search_clone(data, bot, name, options, trials=args.search, say=say, **extra)
     else:
-        result = train_best(data, bot, name, options, say, training_extra=training, **extra)
+        result = train_best(data, bot, name, options, say, **extra)
     for warning in result.warnings:
         say(f"warning: {warning}")
     path = save_model(result.document, out / f"{name}-{result.document['version']}.model.json")
