@@ -165,18 +165,18 @@ def history_from_kafka(
     bars = pick_bars(bar_records, symbol=symbol, ea_ids=ea_ids, timeframe_minutes=timeframe_minutes)
     prefix = settings.kafka.topic_prefix
     return BotHistory(
-        bot={
-            "account": account,
-            "magic": magic,
-            "symbol": symbol,
-            "timeframe_minutes": int(bars["timeframe_minutes"].iloc[0]),
-        },  # fmt: skip
+        bot=_bot(account, magic, symbol, bars),
         bars=bars,
         events=[e for e in events if e["symbol"] == symbol],
         offsets={f"{prefix}trade-events": event_ends, f"{prefix}market-data": bar_ends},
         last_event_id=events[-1]["event_id"],
         source="kafka",
     )
+
+
+def _bot(account: int | None, magic: int | None, symbol: str, bars: pd.DataFrame) -> dict:
+    timeframe = int(bars["timeframe_minutes"].iloc[0])
+    return {"account": account, "magic": magic, "symbol": symbol, "timeframe_minutes": timeframe}
 
 
 def _unique(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -243,12 +243,7 @@ def history_from_files(
     records = [dataclasses.asdict(b) for b in read_bars_csv(bars_path, symbol=symbol)]
     bars = pick_bars(records, symbol=symbol)
     return BotHistory(
-        bot={
-            "account": account,
-            "magic": magic,
-            "symbol": symbol,
-            "timeframe_minutes": int(bars["timeframe_minutes"].iloc[0]),
-        },  # fmt: skip
+        bot=_bot(account, magic, symbol, bars),
         bars=bars,
         events=sorted(
             (e for e in events if e.get("symbol") in (symbol, None)),
