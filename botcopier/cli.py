@@ -438,6 +438,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="reuse the feature table of an unchanged history (<state_dir>/feature-cache)",
     )
+    train.add_argument(
+        "--lite-mode",
+        action="store_true",
+        help="linear model in bounded memory: --bars read in chunks, fitted batch by batch",
+    )
+    train.add_argument(
+        "--batch-rows",
+        type=int,
+        default=50_000,
+        help="rows per chunk and per fitting batch with --lite-mode (default 50000)",
+    )
     from botcopier.trainers.train_extras import add_extra_arguments
 
     add_extra_arguments(train)

@@ -97,7 +97,7 @@ def dataset_key(
 
 
 def _store(path: Path, key: str, data: Dataset) -> None:
-    codes = pd.Categorical(data.labels, categories=LABELS).codes.astype(np.int8)
+    codes = pd.Index(LABELS).get_indexer(data.labels).astype(np.int8)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:

@@ -1,0 +1,864 @@
+"""Lite mode: a linear clone trained in bounded memory from bars that arrive in chunks.
+
+For histories too long to hold as one table (years of M1 bars), or machines too small for
+them (`botcopier.trainers.hardware`'s ``lite`` mode). The chunks (``batch_rows`` lines of a
+CSV at a time, or slices of a frame) are read twice:
+
+1. statistics over the training rows: the scaler's means and variances (merged chunk by
+   chunk, Chan et al.), the class counts, and a fixed-size reservoir sample of the rows for
+   the feature distributions;
+2. fit and score: training rows, standardised, in batches of ``batch_rows``: `fit_linear` on
+   the first, `continue_linear` (mini-batch softmax SGD from the stored weights) on each next.
+   Thresholds are tuned on the first ``tune_rows`` validation rows (all of them when there
+   are fewer, as the batch trainer does); then every validation and test row is decided and
+   counted in a confusion matrix, whose figures are exactly `clone_scores` of those rows.
+
+Each chunk is computed with the `warmup` bars before it as context and labelled with the
+events before the next bar's close (so an event on the chunk's last bar is not missed and
+none of the next bar's is taken): its rows are those `build_dataset` makes of the whole
+history, with the same labels and positions and the same feature values (EMAs and Wilder's
+RSI, recursive, agree to within their seed's decay, 1e-9 relative, which is what their
+warm-up means; every other feature bit for bit).
+
+The split is by position over the ``total_rows - warmup`` bars past the warm-up
+(``total_rows`` is known up front: counting a CSV's lines is cheap); a bar with a missing
+feature past the warm-up (none on sane prices) is skipped and reported. In memory: two
+chunks and the context, one batch, the two samples (``sample_rows``, ``tune_rows``) and
+counts; and the bot's events, which are the input (far fewer than bars; from a file they
+are read whole, as the batch trainer reads them). `botcopier train --lite-mode` reads
+``--bars`` in chunks; a Kafka history is read as usual (whole) and then fed in chunks. Not
+in lite mode: LightGBM, pruning, ``--incremental``.
+
+Examples
+--------
+>>> from botcopier.trainers.scores import clone_scores
+>>> s = StreamingScores()
+>>> s.update(["none", "buy", "none"], ["none", "buy", "buy"])
+>>> s.update(["sell"], ["sell"])
+>>> s.get() == clone_scores(["none", "buy", "none", "sell"], ["none", "buy", "buy", "sell"])
+True
+
+A clone of the simulator's moving-average cross bot, from chunks of 250 bars:
+
+>>> import dataclasses
+>>> from botcopier.bridge.simulator import MovingAverageCrossBot, random_walk_bars
+>>> walk = list(random_walk_bars("EURUSD", start_ms=0, count=1_500, seed=3))
+>>> bot = MovingAverageCrossBot("EURUSD")
+>>> events = [{**a, "event_time_ms": a["close_time_ms"] or b.end_ms}
+...           for b in walk for a in bot.on_bar(b)]
+>>> bars = pd.DataFrame(map(dataclasses.asdict, walk))
+>>> chart = {"symbol": "EURUSD", "timeframe_minutes": 60}
+>>> result = train_lite(frame_chunks(bars, 250), events, chart, "demo", total_rows=len(bars),
+...                     batch_rows=300)
+>>> result.document["mode"], result.document["training"]["batches"], result.test["rows"]
+('lite', 3, 359)
+>>> result.test["entry_macro_f1"] > 0.9
+True
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from botcopier.bridge.simulator.exceptions import MarketDataError
+from botcopier.bridge.simulator.market import parse_time_ms
+from botcopier.config import Settings
+from botcopier.exceptions import BotCopierError
+from botcopier.trainers.batch import TrainResult
+from botcopier.trainers.dataset import NotEnoughDataError, time_split
+from botcopier.trainers.features import DEFAULT_FEATURES, Feature, feature_matrix, warmup
+from botcopier.trainers.hardware import feature_flags
+from botcopier.trainers.labels import LABELS, label_bars
+from botcopier.trainers.linear_family import continue_linear, fit_linear, linear_importance
+from botcopier.trainers.model_document import (
+    FORMAT,
+    FORMAT_VERSION,
+    feature_distributions,
+    model_version,
+    save_model,
+    validate_model,
+)
+from botcopier.trainers.model_eval import decide, predict_proba
+from botcopier.trainers.scores import ENTRIES, describe
+from botcopier.trainers.sources import read_events_file
+from botcopier.trainers.thresholds import tune_thresholds
+
+Chunks = Callable[[], Iterable[pd.DataFrame]]  # called once per pass: a fresh iterator each
+_MINUTE_MS = 60_000
+_LABEL_INDEX = pd.Index(LABELS)
+
+
+class LiteModeError(BotCopierError):
+    """An option lite mode does not offer (LightGBM, pruning, continuing a model)."""
+
+
+def _codes(labels: Sequence[str] | np.ndarray) -> np.ndarray:
+    codes = _LABEL_INDEX.get_indexer(np.asarray(labels, dtype=object))
+    if (codes < 0).any():
+        raise ValueError(f"labels outside {LABELS}")
+    return codes.astype(np.int64)
+
+
+class StreamingScores:
+    """`clone_scores` of rows given block by block, from a confusion matrix over the labels."""
+
+    def __init__(self) -> None:
+        self.confusion = np.zeros((len(LABELS), len(LABELS)), dtype=np.int64)  # truth x said
+
+    def update(self, truth: Sequence[str], said: Sequence[str]) -> None:
+        truth_codes, said_codes = _codes(truth), _codes(said)
+        if len(truth_codes) != len(said_codes):
+            raise ValueError(f"{len(truth_codes)} true labels but {len(said_codes)} predictions")
+        pairs = truth_codes * len(LABELS) + said_codes
+        counts = np.bincount(pairs, minlength=len(LABELS) ** 2)
+        self.confusion += counts.reshape(len(LABELS), len(LABELS))
+
+    def get(self) -> dict[str, Any]:
+        rows = int(self.confusion.sum())
+        if rows == 0:
+            raise ValueError("no bars to score")
+        per_class = {}
+        for i, label in enumerate(LABELS):
+            # The same arithmetic as clone_scores, on the same integers: the same floats.
+            hits = int(self.confusion[i, i])
+            predicted, support = int(self.confusion[:, i].sum()), int(self.confusion[i].sum())
+            precision = hits / predicted if predicted else 0.0
+            recall = hits / support if support else 0.0
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            if not predicted and not support:
+                precision = recall = f1 = 1.0
+            per_class[label] = {
+                "precision": precision,
+                "recall": recall,
+                "f1": f1,
+                "support": support,
+            }
+        return {
+            "rows": rows,
+            "bar_agreement": float(np.trace(self.confusion) / rows),
+            "entry_macro_f1": float(np.mean([per_class[label]["f1"] for label in ENTRIES])),
+            "per_class": per_class,
+        }
+
+
+class RunningMoments:
+    """Count, mean and population standard deviation per column over blocks of rows."""
+
+    def __init__(self, width: int) -> None:
+        self.count = 0
+        self.mean = np.zeros(width)
+        self._m2 = np.zeros(width)
+
+    def update(self, x: np.ndarray) -> None:
+        n = len(x)
+        if not n:
+            return
+        block_mean = x.mean(axis=0)
+        block_m2 = ((x - block_mean) ** 2).sum(axis=0)
+        total = self.count + n
+        delta = block_mean - self.mean
+        self.mean = self.mean + delta * (n / total)
+        self._m2 = self._m2 + block_m2 + delta**2 * (self.count * n / total)
+        self.count = total
+
+    def std(self) -> np.ndarray:
+        return np.sqrt(self._m2 / max(self.count, 1))
+
+
+class Reservoir:
+    """A uniform sample of at most ``size`` rows of all rows offered (Vitter's algorithm R)."""
+
+    def __init__(self, size: int, width: int, seed: int = 0) -> None:
+        self.rows = np.empty((size, width))
+        self.seen = 0
+        self._rng = np.random.default_rng(seed)
+
+    def update(self, x: np.ndarray) -> None:
+        size, filled = len(self.rows), min(self.seen, len(self.rows))
+        take = min(len(x), size - filled)
+        self.rows[filled : filled + take] = x[:take]
+        rest = x[take:]
+        if len(rest):
+            # Row number k (0-based) replaces a random slot with probability size / (k + 1).
+            numbers = np.arange(self.seen + take, self.seen + len(x))
+            slots = self._rng.integers(0, numbers + 1)
+            chosen = np.flatnonzero(slots < size)
+            # Of several rows drawing one slot, the last one offered stays, as one by one.
+            _, last = np.unique(slots[chosen][::-1], return_index=True)
+            keep = chosen[len(chosen) - 1 - last]
+            self.rows[slots[keep]] = rest[keep]
+        self.seen += len(x)
+
+    def sample(self) -> np.ndarray:
+        return self.rows[: min(self.seen, len(self.rows))]
+
+
+@dataclass(frozen=True)
+class RowBlock:
+    """The usable rows of one chunk: ``index`` is each one's position past the warm-up."""
+
+    index: np.ndarray
+    x: np.ndarray
+    labels: np.ndarray
+    time_ms: np.ndarray
+
+    def within(self, rows: range) -> RowBlock:
+        keep = (self.index >= rows.start) & (self.index < rows.stop)
+        return RowBlock(self.index[keep], self.x[keep], self.labels[keep], self.time_ms[keep])
+
+    def head(self, n: int) -> tuple[RowBlock, RowBlock]:
+        def part(s: slice) -> RowBlock:
+            return RowBlock(self.index[s], self.x[s], self.labels[s], self.time_ms[s])
+
+        return part(slice(None, n)), part(slice(n, None))
+
+
+class ChunkedFeatures:
+    """Features and labels of a history whose bars come in chunks, as `build_dataset`'s rows.
+
+    Each chunk is labelled with the events of its bars and its context's, plus, for what
+    came before, the opening event of each position still open then: all `label_bars` needs
+    to know what the bot held (a book of open tickets), so labelling a chunk costs the same
+    however long the history before it. ``bars`` and ``skipped`` count what the last `rows`
+    call saw.
+    """
+
+    def __init__(
+        self, events: Iterable[Mapping[str, Any]], features: tuple[Feature, ...] = DEFAULT_FEATURES
+    ) -> None:
+        # A stable sort: events at one time keep their order, as label_bars keeps it.
+        self.events = sorted(events, key=lambda e: e["event_time_ms"])
+        self._times = np.array([e["event_time_ms"] for e in self.events], dtype=np.int64)
+        self.features = features
+        self.warmup = warmup(features)
+        self.bars = self.skipped = 0
+
+    def _before(self, time_ms: int | None) -> int:
+        """How many events happened before ``time_ms`` (all of them for None)."""
+        if time_ms is None:
+            return len(self.events)
+        return int(np.searchsorted(self._times, time_ms, side="left"))
+
+    def rows(self, chunks: Iterable[pd.DataFrame]) -> Iterator[RowBlock]:
+        self.bars = self.skipped = 0
+        context, still_open, folded = None, {}, 0
+        for chunk, next_end_ms in _with_next_end(chunks):
+            frame = chunk if context is None else pd.concat([context, chunk], ignore_index=True)
+            # Events before the frame's first close come before all its bars' decisions.
+            start = self._before(int(frame["time_ms"].iloc[0]) + _duration_ms(frame.iloc[0]))
+            for event in self.events[folded:start]:
+                _hold(still_open, event)
+            folded = start
+            window = list(still_open.values()) + self.events[start : self._before(next_end_ms)]
+            labelled = label_bars(frame, window)
+            matrix = feature_matrix(frame.assign(position=labelled["position"]), self.features)
+            own = slice(len(frame) - len(chunk), None)
+            x = matrix.to_numpy(float)[own]
+            index = np.arange(self.bars, self.bars + len(chunk)) - self.warmup
+            self.bars += len(chunk)
+            context = frame.iloc[max(len(frame) - self.warmup, 0) :]
+            keep = (index >= 0) & ~np.isnan(x).any(axis=1)
+            self.skipped += int(np.count_nonzero((index >= 0) & ~keep))
+            if keep.any():
+                yield RowBlock(
+                    index[keep],
+                    x[keep],
+                    labelled["label"].to_numpy(object)[own][keep],
+                    frame["time_ms"].to_numpy(np.int64)[own][keep],
+                )
+
+
+def _hold(still_open: dict[Any, Mapping[str, Any]], event: Mapping[str, Any]) -> None:
+    """Keep the opening event of each market position still open (`label_bars`' book: an OPEN
+    holds its ticket, a CLOSE, partial or not, releases it; pending orders hold nothing)."""
+    if event.get("order_type") not in ("BUY", "SELL"):
+        return
+    if event["action"] == "OPEN":
+        still_open[event["ticket"]] = event
+    elif event["action"] == "CLOSE":
+        still_open.pop(event["ticket"], None)
+
+
+def _duration_ms(bar: pd.Series) -> int:
+    return int(bar["timeframe_minutes"]) * _MINUTE_MS
+
+
+def _with_next_end(chunks: Iterable[pd.DataFrame]) -> Iterator[tuple[pd.DataFrame, int | None]]:
+    """Each non-empty chunk with the close time of the bar after it (None for the last): the
+    events before it are the chunk's, those after belong to later bars."""
+    current = None
+    for chunk in chunks:
+        if not len(chunk):
+            continue
+        chunk = chunk.reset_index(drop=True)
+        if current is not None:
+            first = chunk.iloc[0]
+            yield current, int(first["time_ms"]) + _duration_ms(first)
+        current = chunk
+    if current is not None:
+        yield current, None
+
+
+def frame_chunks(bars: pd.DataFrame, rows: int) -> Chunks:
+    """Chunks of ``rows`` bars of a frame already in memory (a Kafka history, a test)."""
+    return lambda: (bars.iloc[start : start + rows] for start in range(0, len(bars), rows))
+
+
+class _Progress:
+    """One line per tenth of the bars a pass has been through."""
+
+    def __init__(self, what: str, total_rows: int, say: Callable[[str], None]) -> None:
+        self._what, self._total, self._say = what, max(total_rows, 1), say
+        self._next = 0.1
+        self._started = time.monotonic()
+
+    def __call__(self, bars: int) -> None:
+        if bars / self._total + 1e-12 >= self._next:
+            seconds = time.monotonic() - self._started
+            self._say(f"{self._what}: {bars:,} of {self._total:,} bars ({seconds:.1f} s)")
+            self._next = np.floor(bars / self._total * 10 + 1e-9) / 10 + 0.1
+
+
+@dataclass(frozen=True)
+class _Statistics:
+    moments: RunningMoments
+    class_counts: dict[str, int]
+    sample: np.ndarray
+    from_ms: int
+
+
+def _first_pass(
+    stream: ChunkedFeatures, chunks: Chunks, train: range, sample_rows: int, seed: int, progress
+) -> _Statistics:
+    width = len(stream.features)
+    moments, reservoir = RunningMoments(width), Reservoir(sample_rows, width, seed)
+    counts = np.zeros(len(LABELS), dtype=np.int64)
+    from_ms = None
+    for block in stream.rows(chunks()):
+        rows = block.within(train)
+        if len(rows.index):
+            moments.update(rows.x)
+            reservoir.update(rows.x)
+            counts += np.bincount(_codes(rows.labels), minlength=len(LABELS))
+            from_ms = int(rows.time_ms[0]) if from_ms is None else from_ms
+        progress(stream.bars)
+    if from_ms is None:
+        raise NotEnoughDataError("no training rows: every bar before the split is unusable")
+    class_counts = {label: int(n) for label, n in zip(LABELS, counts, strict=True)}
+    return _Statistics(moments, class_counts, reservoir.sample(), from_ms)
+
+
+class _Fitter:
+    """Training rows in batches: `fit_linear` on the first, `continue_linear` on each next."""
+
+    def __init__(self, scaler, weights: np.ndarray, batch_rows: int, c: float, seed: int):
+        self._mean, self._scale = np.asarray(scaler["mean"]), np.asarray(scaler["scale"])
+        self._weights, self._batch_rows, self._c, self._seed = weights, batch_rows, c, seed
+        self._z: list[np.ndarray] = []
+        self._y: list[np.ndarray] = []
+        self._pending = 0
+        self.estimator: dict[str, Any] | None = None
+        self.batches = 0
+        self.abs_z = np.zeros(len(self._mean))  # sum of |z|: the importance's mean |z|
+        self.rows = 0
+
+    def add(self, x: np.ndarray, y: np.ndarray) -> None:
+        z = (x - self._mean) / self._scale
+        self.abs_z += np.abs(z).sum(axis=0)
+        self.rows += len(z)
+        self._z.append(z)
+        self._y.append(y)
+        self._pending += len(z)
+        while self._pending >= self._batch_rows:
+            z, y = np.concatenate(self._z), np.concatenate(self._y)
+            self._step(z[: self._batch_rows], y[: self._batch_rows])
+            self._z, self._y = [z[self._batch_rows :]], [y[self._batch_rows :]]
+            self._pending = len(self._z[0])
+
+    def finish(self) -> dict[str, Any]:
+        if self._pending:
+            self._step(np.concatenate(self._z), np.concatenate(self._y))
+            self._z, self._y, self._pending = [], [], 0
+        if self.estimator is None:
+            raise NotEnoughDataError("no training rows to fit")
+        return self.estimator
+
+    def _step(self, z: np.ndarray, y: np.ndarray) -> None:
+        weights = self._weights[y]
+        if self.estimator is None and len(np.unique(y)) > 1:
+            self.estimator = fit_linear(z, y, len(self._weights), weights, c=self._c)
+        else:
+            # A first batch of one class cannot start a logistic regression: start from zero.
+            start = self.estimator or {
+                "family": "linear",
+                "coefficients": np.zeros((len(self._weights), z.shape[1])).tolist(),
+                "intercepts": [0.0] * len(self._weights),
+            }
+            self.estimator = continue_linear(start, z, y, weights, seed=self._seed + self.batches)
+        self.batches += 1
+
+
+class _Scorer:
+    """Validation and test rows: thresholds tuned on the first ``tune_rows`` validation rows,
+    then every row decided with them and counted."""
+
+    def __init__(self, model: dict[str, Any], tune_rows: int, tune: bool) -> None:
+        self.model, self._tune_rows, self._tune = model, tune_rows, tune
+        self._proba: list[np.ndarray] = []
+        self._truth: list[np.ndarray] = []
+        self.tuned_on = 0
+        self.settled = False
+        self.validation, self.test = StreamingScores(), StreamingScores()
+
+    def add_validation(self, rows: RowBlock) -> None:
+        if not self.settled:
+            head, rows = rows.head(self._tune_rows - self.tuned_on)
+            self._proba.append(predict_proba(self.model, head.x))
+            self._truth.append(head.labels)
+            self.tuned_on += len(head.labels)
+            if self.tuned_on >= self._tune_rows:
+                self.settle()
+        if len(rows.labels):
+            self.validation.update(
+                rows.labels, decide(self.model, predict_proba(self.model, rows.x))
+            )
+
+    def add_test(self, rows: RowBlock) -> None:
+        self.settle()
+        self.test.update(rows.labels, decide(self.model, predict_proba(self.model, rows.x)))
+
+    def settle(self) -> None:
+        if self.settled:
+            return
+        if not self.tuned_on:
+            raise NotEnoughDataError("no validation rows to tune thresholds and score on")
+        proba, truth = np.concatenate(self._proba), np.concatenate(self._truth)
+        if self._tune:
+            self.model["thresholds"] = tune_thresholds(self.model["classes"], proba, list(truth))
+        self.validation.update(truth, decide(self.model, proba))
+        self._proba, self._truth, self.settled = [], [], True
+
+
+def _second_pass(stream, chunks: Chunks, split, fitter: _Fitter, model, scorer: _Scorer, progress):
+    classes = model["classes"]
+    until_ms = None
+    for block in stream.rows(chunks()):
+        train = block.within(split.train)
+        if len(train.index):
+            fitter.add(train.x, pd.Index(classes).get_indexer(train.labels))
+        rest = block.within(range(split.validation.start, split.test.stop))
+        if len(rest.index) and model["estimator"] is None:
+            model["estimator"] = fitter.finish()
+        valid = block.within(split.validation)
+        if len(valid.index):
+            scorer.add_validation(valid)
+            until_ms = int(valid.time_ms[-1])
+        test = block.within(split.test)
+        if len(test.index):
+            scorer.add_test(test)
+        progress(stream.bars)
+    if model["estimator"] is None:
+        model["estimator"] = fitter.finish()
+    scorer.settle()
+    return until_ms
+
+
+def train_lite(
+    chunks: Chunks,
+    events: Iterable[Mapping[str, Any]],
+    bot: Mapping[str, Any],
+    name: str,
+    *,
+    total_rows: int,
+    features: tuple[Feature, ...] = DEFAULT_FEATURES,
+    batch_rows: int = 50_000,
+    validation: float = 0.15,
+    test: float = 0.3,
+    tune_rows: int = 50_000,
+    sample_rows: int = 50_000,
+    class_weight: bool = True,
+    tune: bool = True,
+    c: float = 1.0,
+    seed: int = 0,
+    min_rows: int = 200,
+    training_extra: Mapping[str, Any] | None = None,
+    progress: Callable[[str], None] = lambda line: None,
+) -> TrainResult:
+    """A linear clone's checked model.json from a history streamed twice as bar chunks.
+
+    Parameters
+    ----------
+    chunks
+        Called once per pass; each call returns the bars again, oldest first, in frames of
+        the Bar columns (``time_ms``, ``timeframe_minutes``, OHLC, ``spread_points``).
+    events
+        The bot's trade events (as `label_bars` takes them).
+    total_rows
+        How many bars the chunks hold: the split is cut by position before reading them.
+    batch_rows, tune_rows, sample_rows
+        Rows per fitting batch; validation rows thresholds are tuned on; rows sampled for the
+        feature distributions. Together with the chunk size they bound the memory used.
+    """
+    if validation <= 0:
+        raise LiteModeError("lite mode tunes and scores on validation rows: validation > 0")
+    if batch_rows < 1 or tune_rows < 1 or sample_rows < 1:
+        raise ValueError("batch_rows, tune_rows and sample_rows must be >= 1")
+    stream = ChunkedFeatures(events, features)
+    rows = total_rows - stream.warmup
+    if rows < min_rows:
+        raise NotEnoughDataError(
+            f"{max(rows, 0)} bars after a warm-up of {stream.warmup} (of {total_rows} bars); "
+            f"at least {min_rows} are needed"
+        )
+    split = time_split(rows, validation=validation, test=test)
+    pass1 = _Progress("lite pass 1/2 (scaler, class counts)", total_rows, progress)
+    stats = _first_pass(stream, chunks, split.train, sample_rows, seed, pass1)
+    if stream.bars != total_rows:
+        raise NotEnoughDataError(
+            f"the chunks held {stream.bars} bars, not the {total_rows} the split was cut for"
+        )
+    warnings = []
+    if stream.skipped:
+        warnings.append(f"{stream.skipped} bars past the warm-up had a missing feature: skipped")
+    counts = stats.class_counts
+    classes = [label for label in LABELS if label == "none" or counts[label]]
+    if len(classes) < 2:
+        raise NotEnoughDataError(
+            f"the bot made no decision in the {stats.moments.count} training bars: nothing to clone"
+        )
+    std = stats.moments.std()
+    scaler = {
+        "mean": stats.moments.mean.tolist(),
+        "scale": np.where(std > 1e-12, std, 1.0).tolist(),
+    }
+    present = np.array([max(counts[label], 1) for label in classes], dtype=float)
+    weights = stats.moments.count / (len(classes) * present)
+    fitter = _Fitter(
+        scaler, weights if class_weight else np.ones(len(classes)), batch_rows, c, seed
+    )
+    names = [f.name for f in features]
+    model = {
+        "classes": classes,
+        "scaler": scaler,
+        "estimator": None,
+        "thresholds": dict.fromkeys(classes[1:], 0.5),
+    }
+    scorer = _Scorer(model, tune_rows, tune)
+    pass2 = _Progress(
+        f"lite pass 2/2 (fit in batches of {batch_rows:,}, score)", total_rows, progress
+    )
+    until_ms = _second_pass(stream, chunks, split, fitter, model, scorer, pass2)
+    estimator = {
+        **model["estimator"],
+        "learner": f"sklearn LogisticRegression(C={c}) on the first batch + softmax SGD "
+        f"on {fitter.batches - 1} more (lite mode)",
+    }
+    mean_abs_z = fitter.abs_z / max(fitter.rows, 1)
+    validation_scores, test_scores = scorer.validation.get(), scorer.test.get()
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "version": "pending",
+        "created_ms": int(time.time() * 1000),
+        "bot": dict(bot),
+        "classes": classes,
+        "features": [
+            {"name": f.name, "mql4": f.mql4, "warmup": f.warmup, "doc": f.doc} for f in features
+        ],
+        "scaler": scaler,
+        "estimator": estimator,
+        "thresholds": model["thresholds"],
+        "feature_distributions": feature_distributions(
+            {n: stats.sample[:, i] for i, n in enumerate(names)}
+        ),
+        "importance": {
+            "method": "mean |coefficient x z|",
+            "values": dict(
+                zip(names, linear_importance(estimator, mean_abs_z[None, :]).tolist(), strict=True)
+            ),
+        },
+        "mode": "lite",
+        "feature_flags": feature_flags("lite"),
+        "stops": None,
+        "risk_parity": None,
+        "metrics": {"validation": validation_scores, "test": test_scores},
+        "training": {
+            "from_ms": stats.from_ms,
+            "until_ms": until_ms,
+            "rows": stats.moments.count,
+            "class_counts": {label: counts[label] for label in classes},
+            "incremental_of": None,
+            "pruned": [],
+            "lite": True,
+            "batch_rows": batch_rows,
+            "batches": fitter.batches,
+            "threshold_rows": scorer.tuned_on,
+            "distribution_sample_rows": len(stats.sample),
+            **(training_extra or {}),
+        },
+    }
+    content = {k: v for k, v in document.items() if k not in ("version", "created_ms")}
+    document["version"] = model_version(document["created_ms"], content)
+    return TrainResult(validate_model(document), validation_scores, test_scores, warnings)
+
+
+# MT4 exports, MT5's "Export bars" (<DATE>, <TICKVOL>, ...) and hand-made headers, mapped
+# onto the Bar columns (the same names `read_bars_csv` accepts).
+_HEADER = {
+    "date": "date",
+    "time": "time",
+    "open": "open",
+    "high": "high",
+    "low": "low",
+    "close": "close",
+    "volume": "tick_volume",
+    "tick_volume": "tick_volume",
+    "tickvol": "tick_volume",
+    "spread": "spread_points",
+    "symbol": "symbol",
+    "timeframe": "timeframe_minutes",
+}
+_TIME_LAYOUTS = ("%Y.%m.%d %H:%M", "%Y.%m.%d %H:%M:%S", "ISO8601")
+
+
+def _header(path: Path) -> tuple[str, dict[str, int]]:
+    with Path(path).open(encoding="utf-8-sig", newline="") as handle:
+        line = handle.readline()
+    delimiter = max((",", ";", "\t"), key=line.count)
+    columns: dict[str, int] = {}
+    for index, name in enumerate(line.rstrip("\r\n").split(delimiter)):
+        canonical = _HEADER.get(name.strip().strip("<>").strip().lower())
+        if canonical and canonical not in columns:
+            columns[canonical] = index
+    missing = [c for c in ("time", "open", "high", "low", "close") if c not in columns]
+    if missing:
+        raise MarketDataError(path, 1, f"header lacks {', '.join(missing)}")
+    return delimiter, columns
+
+
+def _times_ms(path: Path, stamps: pd.Series) -> np.ndarray:
+    text = stamps.astype(str).str.strip()
+    if text.str.fullmatch(r"\d+").all():
+        return text.astype(np.int64).to_numpy()
+    for layout in _TIME_LAYOUTS:
+        try:
+            moments = pd.to_datetime(text, format=layout)
+        except ValueError:
+            continue
+        return ((moments - pd.Timestamp(0)) // pd.Timedelta(milliseconds=1)).to_numpy(np.int64)
+    out = np.empty(len(text), dtype=np.int64)
+    for i, (row, stamp) in enumerate(text.items()):  # rarer layouts, as `read_bars_csv` reads
+        try:
+            out[i] = parse_time_ms(stamp)
+        except ValueError as exc:
+            raise MarketDataError(path, int(row) + 2, str(exc)) from None
+    return out
+
+
+def _check(path: Path, bars: pd.DataFrame, previous_ms: int | None) -> None:
+    prices = bars[["open", "high", "low", "close"]].to_numpy(float)
+    times = bars["time_ms"].to_numpy(np.int64)
+    before = times[:1] - 1 if previous_ms is None else [previous_ms]
+    problems = {
+        "a price is not a positive number": ~(np.isfinite(prices) & (prices > 0)).all(axis=1),
+        "low is above the open or close": prices[:, 2] > prices[:, [0, 3]].min(axis=1),
+        "high is below the open or close": prices[:, 1] < prices[:, [0, 3]].max(axis=1),
+        "time is not after the previous bar's: out of order": np.diff(times, prepend=before) <= 0,
+    }
+    for problem, bad in problems.items():
+        if bad.any():
+            raise MarketDataError(path, int(bars.index[np.argmax(bad)]) + 2, problem)
+
+
+def read_bar_chunks(
+    path: Path,
+    *,
+    symbol: str | None = None,
+    timeframe_minutes: int | None = None,
+    chunk_rows: int = 50_000,
+) -> Iterator[pd.DataFrame]:
+    """Bars of ``symbol`` from an MT4-style history CSV, ``chunk_rows`` lines at a time.
+
+    The header and time layouts of `read_bars_csv` (checked the same way: positive prices,
+    low and high around the body, times increasing); line numbers in errors count the
+    header as line 1 and no blank lines.
+    """
+    path = Path(path)
+    delimiter, columns = _header(path)
+    if symbol is None and "symbol" not in columns:
+        raise MarketDataError(path, 1, "no symbol column, and no symbol was given")
+    names = sorted(columns, key=columns.get)
+    reader = pd.read_csv(
+        path,
+        sep=delimiter,
+        header=None,
+        skiprows=1,
+        usecols=[columns[n] for n in names],
+        dtype={columns[n]: str for n in ("date", "time", "symbol") if n in columns},
+        chunksize=chunk_rows,
+        encoding="utf-8-sig",
+    )
+    previous_ms, pending = None, None
+    for raw in reader:
+        raw = raw.rename(columns={columns[n]: n for n in names})
+        if "symbol" in raw and symbol is not None:
+            raw = raw[raw["symbol"].str.strip() == symbol]
+        stamps = raw["date"] + " " + raw["time"] if "date" in raw else raw["time"]
+        bars = pd.DataFrame(
+            {
+                "symbol": symbol if symbol is not None else raw["symbol"].str.strip(),
+                "time_ms": _times_ms(path, stamps) if len(raw) else np.empty(0, np.int64),
+                **{c: raw[c].astype(float) for c in ("open", "high", "low", "close")},
+                **{
+                    c: raw[c].fillna(0).astype(np.int64) if c in raw else 0
+                    for c in ("tick_volume", "spread_points")
+                },
+            },
+            index=raw.index,
+        )
+        if "timeframe_minutes" in raw:
+            bars["timeframe_minutes"] = raw["timeframe_minutes"].astype(np.int64)
+        _check(path, bars, previous_ms)
+        if len(bars):
+            previous_ms = int(bars["time_ms"].iloc[-1])
+        if pending is not None:
+            bars, pending = pd.concat([pending, bars]), None
+        if "timeframe_minutes" not in bars:
+            if timeframe_minutes is None and len(bars) < 2:
+                pending = bars  # one bar cannot tell the timeframe: wait for the next
+                continue
+            if timeframe_minutes is None:
+                gap_ms = int(bars["time_ms"].iloc[1] - bars["time_ms"].iloc[0])
+                if gap_ms % _MINUTE_MS:
+                    raise MarketDataError(
+                        path, int(bars.index[1]) + 2, "bars not whole minutes apart"
+                    )
+                timeframe_minutes = gap_ms // _MINUTE_MS
+            bars["timeframe_minutes"] = timeframe_minutes
+        yield bars.reset_index(drop=True)
+    if pending is not None and len(pending):
+        raise MarketDataError(
+            path, 2, "cannot infer the timeframe from one bar; add a timeframe column"
+        )
+
+
+def count_bars(path: Path, symbol: str | None = None) -> int:
+    """How many bars `read_bar_chunks` will give: the non-blank lines after the header, or
+    (with a symbol column) the bars of ``symbol``, counted by reading the file once."""
+    _, columns = _header(path)
+    if "symbol" not in columns or symbol is None:
+        with Path(path).open("rb") as handle:
+            return sum(1 for line in handle if line.strip()) - 1
+    return sum(len(chunk) for chunk in read_bar_chunks(path, symbol=symbol, chunk_rows=200_000))
+
+
+def _file_history(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The bot's events from ``--events`` (filtered as `history_from_files` does) and the bot."""
+    events = read_events_file(args.events)
+    if args.magic is not None:
+        events = [e for e in events if e.get("magic") == args.magic]
+    if args.account is not None:
+        events = [e for e in events if e.get("account") in (args.account, None)]
+    symbols = Counter(e.get("symbol") for e in events if e.get("symbol"))
+    if not events or not (args.symbol or symbols):
+        raise NotEnoughDataError(f"no trade events of the bot (with a symbol) in {args.events}")
+    symbol = args.symbol or symbols.most_common(1)[0][0]
+    events = sorted(
+        (e for e in events if e.get("symbol") in (symbol, None)), key=lambda e: e["event_time_ms"]
+    )
+    return events, {"account": args.account, "magic": args.magic, "symbol": symbol}
+
+
+def run_train_lite(settings: Settings, args: argparse.Namespace, say: Callable[[str], None]):
+    """`botcopier train --lite-mode`: `train_lite` from ``--bars``/``--events`` (the CSV read
+    ``--batch-rows`` lines at a time) or from Kafka (read whole, then fed in chunks)."""
+    from botcopier.names import clone_model_name
+    from botcopier.trainers.train_command import load_history
+
+    started = time.monotonic()
+    refused = {
+        f"--model {args.family}": args.family not in (None, "linear"),
+        "--incremental": args.incremental,
+        "--prune-threshold": args.prune_threshold is not None,
+        "--search": getattr(args, "search", None),
+        "--cache-features": getattr(args, "cache_features", False),
+        "--uncertain-file": getattr(args, "uncertain_file", None),
+        "--replay-file": getattr(args, "replay_file", None),
+        "--regress-sl-tp": getattr(args, "regress_sl_tp", False),
+        "--risk-parity": getattr(args, "risk_parity", False),
+    }
+    if any(refused.values()):
+        drop = ", ".join(flag for flag, given in refused.items() if given)
+        raise LiteModeError(
+            f"--lite-mode trains a new linear model from streamed bars: drop {drop}"
+        )
+    batch_rows = args.batch_rows
+    if batch_rows < 1:
+        raise LiteModeError("--batch-rows must be at least 1")
+    if args.bars or args.events:
+        if not (args.bars and args.events):
+            raise NotEnoughDataError("--bars and --events go together")
+        events, bot = _file_history(args)
+        bars_path, symbol = Path(args.bars), bot["symbol"]
+
+        def chunks() -> Iterator[pd.DataFrame]:
+            return read_bar_chunks(
+                bars_path, symbol=symbol, timeframe_minutes=args.timeframe, chunk_rows=batch_rows
+            )
+
+        first = next(chunks(), None)
+        if first is None:
+            raise NotEnoughDataError(f"no {symbol} bars in {bars_path}")
+        bot["timeframe_minutes"] = int(first["timeframe_minutes"].iloc[0])
+        say(f"counting the {symbol} bars of {bars_path}")
+        total = count_bars(bars_path, symbol)
+        training = {
+            "offsets": None,
+            "last_event_id": events[-1].get("event_id"),
+            "source": f"files {bars_path.name} + {Path(args.events).name} (streamed)",
+        }
+    else:
+        history = load_history(settings, args, say)
+        events, bot, total = history.events, history.bot, len(history.bars)
+        chunks = frame_chunks(history.bars, batch_rows)
+        training = {
+            "offsets": history.offsets,
+            "last_event_id": history.last_event_id,
+            "source": history.source,
+        }
+    say(f"{total:,} bars, {len(events):,} events; lite mode, batches of {batch_rows:,} rows")
+    name = args.name or clone_model_name(bot.get("account"), bot.get("magic"))
+    result = train_lite(
+        chunks,
+        events,
+        bot,
+        name,
+        total_rows=total,
+        batch_rows=batch_rows,
+        validation=args.validation,
+        test=args.test,
+        class_weight=not args.no_class_weight,
+        tune=not args.no_threshold_tuning,
+        seed=args.seed,
+        training_extra=training,
+        progress=say,
+    )
+    for warning in result.warnings:
+        say(f"warning: {warning}")
+    out = args.out or settings.paths.state_dir / "models"
+    path = save_model(result.document, out / f"{name}-{result.document['version']}.model.json")
+    say("validation: " + ", ".join(describe(result.validation)[1:3]).replace("  ", " "))
+    for line in describe(result.test):
+        say(f"test: {line}")
+    say(f"wrote {path} in {time.monotonic() - started:.1f} s")
+    return 0
