@@ -122,6 +122,26 @@ def _end_ms(bar: Mapping[str, Any]) -> int:
 
 
 class OnlineClone:
+    """A River clone of one bot on one chart, learning prequentially from its stream.
+
+    Parameters
+    ----------
+    symbol, timeframe_minutes
+        The bot's chart: bars and events of other symbols or timeframes are ignored.
+    features
+        Inputs, in the order of the model.json columns.
+    window_bars
+        Final bars kept for the features (more than their warm-up).
+    metrics_window
+        Bars of the rolling scores, of a snapshot's scores and feature distributions.
+    learning_rate
+        Adam's step size.
+    max_class_weight
+        Cap of the balanced class weight of a bar.
+    l2
+        L2 penalty of the softmax regression.
+    """
+
     def __init__(
         self,
         symbol: str,
@@ -182,7 +202,9 @@ class OnlineClone:
 
     def predict_one(self, x: Mapping[str, float]) -> str:
         """What the EA would do: the most probable action at or above its threshold."""
-        proba = self.predict_proba_one(x)
+        return self._decide(self.predict_proba_one(x))
+
+    def _decide(self, proba: Mapping[str, float]) -> str:
         doc = {"classes": CLASSES, "thresholds": self.thresholds}
         return decide(doc, np.array([[proba[label] for label in CLASSES]]))[0]
 
@@ -265,7 +287,7 @@ class OnlineClone:
     def _prequential(self, time_ms: int, values: np.ndarray, label: str) -> Step:
         x = dict(zip(self.feature_names, values.tolist(), strict=True))
         proba = self.predict_proba_one(x)
-        said = self.predict_one(x)
+        said = self._decide(proba)
         self.scores.update(label, said)
         self.learn_one(x, label)
         self.recent_rows.append(values)
