@@ -16,6 +16,7 @@ from botcopier.trainers.dataset import NotEnoughDataError, build_dataset, time_s
 from botcopier.trainers.labels import LABELS
 from botcopier.trainers.lite import (
     ChunkedFeatures,
+    LiteModeError,
     Reservoir,
     RunningMoments,
     StreamingScores,
@@ -64,6 +65,19 @@ def test_chunked_rows_equal_the_whole_historys(chunk_rows, bars_count):
         else:
             np.testing.assert_array_equal(x[:, j], expected, err_msg=name)
     assert set(full.labels) == set(LABELS), "every label should occur"
+
+
+def test_streamed_events_give_the_rows_a_list_gives_and_must_come_in_time_order():
+    bars, events = all_bots_as_one(2_000)
+    listed = list(ChunkedFeatures(events).rows(frame_chunks(bars, 300)()))
+    streamed = list(ChunkedFeatures(lambda: iter(events)).rows(frame_chunks(bars, 300)()))
+    for a, b in zip(listed, streamed, strict=True):
+        np.testing.assert_array_equal(a.x, b.x)
+        np.testing.assert_array_equal(a.labels, b.labels)
+    swapped = [events[1], events[0], *events[2:]]
+    assert swapped[0]["event_time_ms"] > swapped[1]["event_time_ms"]
+    with pytest.raises(LiteModeError, match="event 2 .* streamed events must come in time order"):
+        list(ChunkedFeatures(lambda: swapped).rows(frame_chunks(bars, 300)()))
 
 
 def test_streaming_scores_equal_clone_scores_over_the_same_rows():
@@ -207,5 +221,13 @@ def test_botcopier_train_lite_mode_streams_the_csv_and_writes_a_lite_model(
     assert document["bot"] == {"account": None, "magic": 1001, "symbol": "EURUSD",
                                "timeframe_minutes": 60}  # fmt: skip
     assert document["metrics"]["test"]["entry_macro_f1"] >= 0.95
+    assert "not in time order" not in output  # streamed
+    # Events out of order are read whole and sorted: the same model.
+    lines = events_path.read_text().splitlines()
+    events_path.write_text("\n".join(lines[::-1]) + "\n")
+    assert main([*args[:-1], "shuffled"]) == 0
+    assert "events.jsonl: the bot's events are not in time order" in capsys.readouterr().out
+    [again] = tmp_path.glob("shuffled-*.model.json")
+    assert load_model(again)["metrics"] == document["metrics"]
     assert main([*common, "--lite-mode", "--model", "lightgbm"]) == 2
     assert "drop --model lightgbm" in capsys.readouterr().err

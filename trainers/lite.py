@@ -23,11 +23,13 @@ warm-up means; every other feature bit for bit).
 The split is by position over the ``total_rows - warmup`` bars past the warm-up
 (``total_rows`` is known up front: counting a CSV's lines is cheap); a bar with a missing
 feature past the warm-up (none on sane prices) is skipped and reported. In memory: two
-chunks and the context, one batch, the two samples (``sample_rows``, ``tune_rows``) and
-counts; and the bot's events, which are the input (far fewer than bars; from a file they
-are read whole, as the batch trainer reads them). `botcopier train --lite-mode` reads
-``--bars`` in chunks; a Kafka history is read as usual (whole) and then fed in chunks. Not
-in lite mode: LightGBM, pruning, ``--incremental``.
+chunks and the context, one batch, the two samples (``sample_rows``, ``tune_rows``), counts,
+and of the events those of the chunk and the opening events of the positions still open
+when they are streamed (a callable giving them in time order), or all of them as a list.
+`botcopier train --lite-mode` reads ``--bars`` in chunks and streams ``--events`` JSON lines
+when they are in time order (else, and for CSV events, reads them whole); a Kafka history is
+read as usual (whole) and then fed in chunks. Not in lite mode: LightGBM, pruning,
+``--incremental``, review weights, stop regressors, risk parity.
 
 Examples
 --------
@@ -59,6 +61,7 @@ True
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -89,10 +92,12 @@ from botcopier.trainers.model_document import (
 )
 from botcopier.trainers.model_eval import decide, predict_proba
 from botcopier.trainers.scores import ENTRIES, describe
-from botcopier.trainers.sources import read_events_file
+from botcopier.trainers.sources import _typed_event, read_events_file
 from botcopier.trainers.thresholds import tune_thresholds
 
 Chunks = Callable[[], Iterable[pd.DataFrame]]  # called once per pass: a fresh iterator each
+# A list of events, or (streamed) a callable giving them afresh per pass, in time order.
+Events = Sequence[Mapping[str, Any]] | Callable[[], Iterable[Mapping[str, Any]]]
 _MINUTE_MS = 60_000
 _LABEL_INDEX = pd.Index(LABELS)
 
@@ -227,39 +232,44 @@ class ChunkedFeatures:
 
     Each chunk is labelled with the events of its bars and its context's, plus, for what
     came before, the opening event of each position still open then: all `label_bars` needs
-    to know what the bot held (a book of open tickets), so labelling a chunk costs the same
-    however long the history before it. ``bars`` and ``skipped`` count what the last `rows`
-    call saw.
+    to know what the bot held (a book of open tickets). So labelling a chunk costs the same
+    however long the history before it, and ``events`` may be a callable giving them afresh
+    for each `rows` call, in time order, read as the bars advance (memory: the chunk's
+    events and the open positions). ``bars`` and ``skipped`` count what the last `rows` call
+    saw.
     """
 
-    def __init__(
-        self, events: Iterable[Mapping[str, Any]], features: tuple[Feature, ...] = DEFAULT_FEATURES
-    ) -> None:
-        # A stable sort: events at one time keep their order, as label_bars keeps it.
-        self.events = sorted(events, key=lambda e: e["event_time_ms"])
-        self._times = np.array([e["event_time_ms"] for e in self.events], dtype=np.int64)
+    def __init__(self, events: Events, features: tuple[Feature, ...] = DEFAULT_FEATURES) -> None:
+        if callable(events):
+            self._events = events
+        else:
+            # A stable sort: events at one time keep their order, as label_bars keeps it.
+            ordered = sorted(events, key=lambda e: e["event_time_ms"])
+            self._events = lambda: ordered
         self.features = features
         self.warmup = warmup(features)
         self.bars = self.skipped = 0
 
-    def _before(self, time_ms: int | None) -> int:
-        """How many events happened before ``time_ms`` (all of them for None)."""
-        if time_ms is None:
-            return len(self.events)
-        return int(np.searchsorted(self._times, time_ms, side="left"))
-
     def rows(self, chunks: Iterable[pd.DataFrame]) -> Iterator[RowBlock]:
         self.bars = self.skipped = 0
-        context, still_open, folded = None, {}, 0
+        events = _in_time_order(self._events())
+        ahead = next(events, None)
+        context, still_open, recent = None, {}, []  # recent: not folded into still_open yet
         for chunk, next_end_ms in _with_next_end(chunks):
             frame = chunk if context is None else pd.concat([context, chunk], ignore_index=True)
+            while ahead is not None and (
+                next_end_ms is None or ahead["event_time_ms"] < next_end_ms
+            ):
+                recent.append(ahead)
+                ahead = next(events, None)
             # Events before the frame's first close come before all its bars' decisions.
-            start = self._before(int(frame["time_ms"].iloc[0]) + _duration_ms(frame.iloc[0]))
-            for event in self.events[folded:start]:
-                _hold(still_open, event)
-            folded = start
-            window = list(still_open.values()) + self.events[start : self._before(next_end_ms)]
-            labelled = label_bars(frame, window)
+            first_end_ms = int(frame["time_ms"].iloc[0]) + _duration_ms(frame.iloc[0])
+            folded = 0
+            while folded < len(recent) and recent[folded]["event_time_ms"] < first_end_ms:
+                _hold(still_open, recent[folded])
+                folded += 1
+            recent = recent[folded:]
+            labelled = label_bars(frame, [*still_open.values(), *recent])
             matrix = feature_matrix(frame.assign(position=labelled["position"]), self.features)
             own = slice(len(frame) - len(chunk), None)
             x = matrix.to_numpy(float)[own]
@@ -275,6 +285,18 @@ class ChunkedFeatures:
                     labelled["label"].to_numpy(object)[own][keep],
                     frame["time_ms"].to_numpy(np.int64)[own][keep],
                 )
+
+
+def _in_time_order(events: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    last_ms = None
+    for number, event in enumerate(events, 1):
+        if last_ms is not None and event["event_time_ms"] < last_ms:
+            raise LiteModeError(
+                f"event {number} ({event['event_time_ms']}) is earlier than the one before it "
+                f"({last_ms}): streamed events must come in time order"
+            )
+        last_ms = event["event_time_ms"]
+        yield event
 
 
 def _hold(still_open: dict[Any, Mapping[str, Any]], event: Mapping[str, Any]) -> None:
@@ -474,7 +496,7 @@ def _second_pass(stream, chunks: Chunks, split, fitter: _Fitter, model, scorer: 
 
 def train_lite(
     chunks: Chunks,
-    events: Iterable[Mapping[str, Any]],
+    events: Events,
     bot: Mapping[str, Any],
     name: str,
     *,
@@ -501,7 +523,8 @@ def train_lite(
         Called once per pass; each call returns the bars again, oldest first, in frames of
         the Bar columns (``time_ms``, ``timeframe_minutes``, OHLC, ``spread_points``).
     events
-        The bot's trade events (as `label_bars` takes them).
+        The bot's trade events (as `label_bars` takes them); or, to stream them too, a
+        callable giving them in time order, once per pass.
     total_rows
         How many bars the chunks hold: the split is cut by position before reading them.
     batch_rows, tune_rows, sample_rows
@@ -628,6 +651,7 @@ _HEADER = {
     "symbol": "symbol",
     "timeframe": "timeframe_minutes",
 }
+_JSON_LINES = (".jsonl", ".json", ".ndjson")  # the suffixes read_events_file reads as JSON
 _TIME_LAYOUTS = ("%Y.%m.%d %H:%M", "%Y.%m.%d %H:%M:%S", "ISO8601")
 
 
@@ -762,21 +786,73 @@ def count_bars(path: Path, symbol: str | None = None) -> int:
     return sum(len(chunk) for chunk in read_bar_chunks(path, symbol=symbol, chunk_rows=200_000))
 
 
-def _file_history(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The bot's events from ``--events`` (filtered as `history_from_files` does) and the bot."""
-    events = read_events_file(args.events)
-    if args.magic is not None:
-        events = [e for e in events if e.get("magic") == args.magic]
-    if args.account is not None:
-        events = [e for e in events if e.get("account") in (args.account, None)]
-    symbols = Counter(e.get("symbol") for e in events if e.get("symbol"))
-    if not events or not (args.symbol or symbols):
-        raise NotEnoughDataError(f"no trade events of the bot (with a symbol) in {args.events}")
-    symbol = args.symbol or symbols.most_common(1)[0][0]
+def _json_line_events(
+    path: Path, magic: int | None, account: int | None, symbol: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """The bot's events in a JSON-lines file, one at a time, as `read_events_file` reads them
+    and `history_from_files` picks them."""
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                event = _typed_event(json.loads(line))
+            except (json.JSONDecodeError, ValueError, AttributeError) as exc:
+                raise NotEnoughDataError(f"{path}:{number}: not a trade event: {exc}") from exc
+            if not {"event_time_ms", "action"} <= event.keys():
+                raise NotEnoughDataError(f"{path}:{number}: lacks event_time_ms or action")
+            if magic is not None and event.get("magic") != magic:
+                continue
+            if account is not None and event.get("account") not in (account, None):
+                continue
+            if symbol is None or event.get("symbol") in (symbol, None):
+                yield event
+
+
+def _file_events(args: argparse.Namespace, say) -> tuple[Events, dict[str, Any], int, Any]:
+    """The bot's events from ``--events``: streamed from JSON lines in time order (each pass
+    reads the file again), else read whole and sorted. With the bot, its count, its last id."""
+    path = Path(args.events)
+    if path.suffix in _JSON_LINES:
+        symbols = Counter(
+            e["symbol"]
+            for e in _json_line_events(path, args.magic, args.account)
+            if e.get("symbol")
+        )
+    else:
+        everything = read_events_file(path)
+        symbols = Counter(e["symbol"] for e in everything if e.get("symbol"))
+    symbol = args.symbol or (symbols.most_common(1)[0][0] if symbols else None)
+    if symbol is None:
+        raise NotEnoughDataError(f"no trade events of the bot (with a symbol) in {path}")
+    bot = {"account": args.account, "magic": args.magic, "symbol": symbol}
+    if path.suffix not in _JSON_LINES:
+        mine = [
+            e
+            for e in everything
+            if (args.magic is None or e.get("magic") == args.magic)
+            and (args.account is None or e.get("account") in (args.account, None))
+            and e.get("symbol") in (symbol, None)
+        ]
+        events = sorted(mine, key=lambda e: e["event_time_ms"])
+        return events, bot, len(events), events[-1].get("event_id") if events else None
+    count, last_ms, ordered, last_id = 0, None, True, None
+    for event in _json_line_events(path, args.magic, args.account, symbol):
+        count += 1
+        ordered = ordered and (last_ms is None or event["event_time_ms"] >= last_ms)
+        last_ms, last_id = event["event_time_ms"], event.get("event_id")
+    if ordered:
+        return (
+            (lambda: _json_line_events(path, args.magic, args.account, symbol)),
+            bot,
+            count,
+            last_id,
+        )
+    say(f"{path.name}: the bot's events are not in time order: read whole and sorted")
     events = sorted(
-        (e for e in events if e.get("symbol") in (symbol, None)), key=lambda e: e["event_time_ms"]
+        _json_line_events(path, args.magic, args.account, symbol), key=lambda e: e["event_time_ms"]
     )
-    return events, {"account": args.account, "magic": args.magic, "symbol": symbol}
+    return events, bot, count, events[-1].get("event_id")
 
 
 def run_train_lite(settings: Settings, args: argparse.Namespace, say: Callable[[str], None]):
@@ -808,7 +884,9 @@ def run_train_lite(settings: Settings, args: argparse.Namespace, say: Callable[[
     if args.bars or args.events:
         if not (args.bars and args.events):
             raise NotEnoughDataError("--bars and --events go together")
-        events, bot = _file_history(args)
+        events, bot, count, last_id = _file_events(args, say)
+        if not count:
+            raise NotEnoughDataError(f"no trade events of the bot in {args.events}")
         bars_path, symbol = Path(args.bars), bot["symbol"]
 
         def chunks() -> Iterator[pd.DataFrame]:
@@ -824,19 +902,20 @@ def run_train_lite(settings: Settings, args: argparse.Namespace, say: Callable[[
         total = count_bars(bars_path, symbol)
         training = {
             "offsets": None,
-            "last_event_id": events[-1].get("event_id"),
+            "last_event_id": last_id,
             "source": f"files {bars_path.name} + {Path(args.events).name} (streamed)",
         }
     else:
         history = load_history(settings, args, say)
         events, bot, total = history.events, history.bot, len(history.bars)
+        count = len(events)
         chunks = frame_chunks(history.bars, batch_rows)
         training = {
             "offsets": history.offsets,
             "last_event_id": history.last_event_id,
             "source": history.source,
         }
-    say(f"{total:,} bars, {len(events):,} events; lite mode, batches of {batch_rows:,} rows")
+    say(f"{total:,} bars, {count:,} events; lite mode, batches of {batch_rows:,} rows")
     name = args.name or clone_model_name(bot.get("account"), bot.get("magic"))
     result = train_lite(
         chunks,
