@@ -204,6 +204,25 @@ def test_bar_chunks_of_a_csv_are_the_bars_read_bars_csv_reads(ma_cross, tmp_path
             list(read_bar_chunks(path, symbol="EURUSD", chunk_rows=1_000))
 
 
+@pytest.mark.parametrize(
+    ("header", "row", "time_ms"),
+    [
+        ("time,open,high,low,close", "2300.01.02 13:00,1.1,1.2,1.0,1.1", 10_413_925_200_000),
+        ("time,open,high,low,close", "2024-01-02T13:00:00,1.1,1.2,1.0,1.1", 1_704_200_400_000),
+        ("date;time;open;high;low;close", "2024.01.02;13:00:30;1.1;1.2;1.0;1.1", 1_704_200_430_000),
+        ("time,open,high,low,close", "1704200400000,1.1,1.2,1.0,1.1", 1_704_200_400_000),
+    ],
+)
+def test_bar_times_read_as_read_bars_csv_reads_them(tmp_path, header, row, time_ms):
+    path = tmp_path / "bars.csv"
+    path.write_text(f"{header}\n{row}\n")
+    [bars] = read_bar_chunks(path, symbol="EURUSD", timeframe_minutes=60)
+    assert bars["time_ms"].tolist() == [time_ms]
+    assert [b.time_ms for b in read_bars_csv(path, symbol="EURUSD", timeframe_minutes=60)] == [
+        time_ms
+    ]
+
+
 def test_botcopier_train_lite_mode_streams_the_csv_and_writes_a_lite_model(
     ma_cross, tmp_path, capsys
 ):

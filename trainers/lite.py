@@ -679,7 +679,10 @@ def _times_ms(path: Path, stamps: pd.Series) -> np.ndarray:
             moments = pd.to_datetime(text, format=layout)
         except ValueError:
             continue
-        return ((moments - pd.Timestamp(0)) // pd.Timedelta(milliseconds=1)).to_numpy(np.int64)
+        if moments.dt.tz is not None:
+            continue  # read_bars_csv takes no zones: let the row-by-row reader say so
+        # Through milliseconds, never nanoseconds: those end in 2262.
+        return moments.to_numpy().astype("datetime64[ms]").astype(np.int64)
     out = np.empty(len(text), dtype=np.int64)
     for i, (row, stamp) in enumerate(text.items()):  # rarer layouts, as `read_bars_csv` reads
         try:
