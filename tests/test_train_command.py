@@ -102,3 +102,17 @@ def test_train_and_evaluate_read_a_bot_the_bridge_published(fresh_settings, tmp_
     events_topic = settings.topic("trade-events")
     assert sum(training["offsets"][events_topic].values()) >= sum(r.trades for r in result.reports)
     assert training["last_event_id"] and training["source"] == "kafka"
+
+
+def test_evaluate_with_a_family_that_is_not_installed_warns_and_uses_lightgbm(
+    bot_files, capsys, monkeypatch
+):
+    from botcopier.trainers import batch
+
+    monkeypatch.setattr(batch.xgboost_family, "available", lambda: False)
+    bars, events = bot_files
+    common = ["--bars", str(bars), "--events", str(events), "--magic", "1001"]
+    assert main(["evaluate", *common, "--model", "xgboost"]) == 0
+    output = capsys.readouterr().out
+    assert "warning: xgboost is not installed (pip install xgboost-cpu): using LightGBM" in output
+    assert result_fields(output)["family"] == "lightgbm"

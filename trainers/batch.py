@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 
+from botcopier.trainers import catboost_family, xgboost_family
 from botcopier.trainers.dataset import Dataset, NotEnoughDataError, time_split
 from botcopier.trainers.features import FEATURES
 from botcopier.trainers.labels import LABELS
@@ -51,7 +52,15 @@ from botcopier.trainers.model_eval import decide, predict_proba, raw_scores
 from botcopier.trainers.scores import clone_scores
 from botcopier.trainers.thresholds import tune_thresholds
 
-Family = Literal["linear", "lightgbm"]
+Family = Literal["linear", "lightgbm", "xgboost", "catboost"]
+# Optional families: installed separately; without them a request falls back to LightGBM.
+OPTIONAL_FAMILIES = {"xgboost": xgboost_family, "catboost": catboost_family}
+_OPTIONAL_FITS = {"xgboost": xgboost_family.fit_xgboost, "catboost": catboost_family.fit_catboost}
+_IMPORTANCE = {
+    "lightgbm": ("mean |LightGBM contribution|", "LightGBM total split gain"),
+    "xgboost": ("mean |XGBoost SHAP value|", "XGBoost total split gain"),
+    "catboost": ("mean |CatBoost SHAP value|", "CatBoost prediction value change"),
+}
 
 
 @dataclass(frozen=True)
@@ -62,8 +71,8 @@ class TrainOptions:
     class_weight: bool = True
     tune_thresholds: bool = True
     c: float = 1.0  # inverse L2 strength of the logistic regression
-    rounds: int = 300  # most LightGBM boosting rounds (early stopping on validation)
-    lightgbm_params: Mapping[str, Any] = field(default_factory=dict)
+    rounds: int = 300  # most boosting rounds of a tree family (early stopping on validation)
+    lightgbm_params: Mapping[str, Any] = field(default_factory=dict)  # of whichever tree family
     prune_threshold: float | None = None  # least share of the total importance to keep
     prune_warn: float = 0.5  # warn when more than this share of the features is pruned
     # Per-row contributions over every training row (costly on big data); else LightGBM's
@@ -114,23 +123,45 @@ def _fit(
         else:
             estimator = fit_linear(z, y[0], n_classes, weights, c=options.c)
         return _Fit(estimator, linear_importance(estimator, z), scaler)
-    init = None
-    if previous:
-        init = (raw_scores(previous, x[0]), raw_scores(previous, x[1]) if len(x[1]) else None)
-    fit = fit_lightgbm(
-        x[0],
-        y[0],
-        n_classes,
-        weights,
-        rounds=options.rounds,
-        params=dict(options.lightgbm_params),
-        validation=(x[1], y[1]) if len(x[1]) else None,
-        init_raw=init,
-        previous=previous["estimator"] if previous else None,
-        seed=options.seed,
-        contributions=options.contribution_importance,
-    )
+    tree_options = {
+        "rounds": options.rounds,
+        "params": dict(options.lightgbm_params),
+        "validation": (x[1], y[1]) if len(x[1]) else None,
+        "seed": options.seed,
+        "contributions": options.contribution_importance,
+    }
+    if options.family in OPTIONAL_FAMILIES:
+        if previous:
+            raise ModelFormatError(
+                f"--incremental continues linear and LightGBM models, not {options.family}"
+            )
+        fit = _OPTIONAL_FITS[options.family](x[0], y[0], n_classes, weights, **tree_options)
+    else:
+        init = None
+        if previous:
+            init = (raw_scores(previous, x[0]), raw_scores(previous, x[1]) if len(x[1]) else None)
+        fit = fit_lightgbm(
+            x[0],
+            y[0],
+            n_classes,
+            weights,
+            init_raw=init,
+            previous=previous["estimator"] if previous else None,
+            **tree_options,
+        )
     return _Fit(fit.estimator, fit.importance, scaler)
+
+
+def installed_family(options: TrainOptions, say: Callable[[str], None]) -> TrainOptions:
+    """``options`` with an optional family that is not installed replaced by LightGBM."""
+    module = OPTIONAL_FAMILIES.get(options.family)
+    if module is None or module.available():
+        return options
+    say(
+        f"warning: {options.family} is not installed (pip install "
+        f"{'xgboost-cpu' if options.family == 'xgboost' else 'catboost'}): using LightGBM"
+    )
+    return replace(options, family="lightgbm")
 
 
 def _check_continuation(previous: Mapping[str, Any], names: list[str], options: TrainOptions):
@@ -234,9 +265,7 @@ def train_clone(
         "importance": {
             "method": "mean |coefficient x z|"
             if options.family == "linear"
-            else "mean |LightGBM contribution|"
-            if options.contribution_importance
-            else "LightGBM total split gain",
+            else _IMPORTANCE[options.family][0 if options.contribution_importance else 1],
             "values": {n: float(v) for n, v in zip(names, fit.importance, strict=True)},
         },
         "mode": "standard",

@@ -17,8 +17,9 @@ Feature flags (all four are present in every mode):
 
 - ``lite_batches``: build and fit the training data in bounded-size batches (incremental
   fitting), never the bot's whole history in memory at once. On in ``lite`` only.
-- ``lightgbm``: tree models (LightGBM) may be trained; they need the whole training matrix
-  in memory, so they are off in ``lite``, where only the linear family trains.
+- ``lightgbm``: tree models (LightGBM, and XGBoost or CatBoost when installed) may be
+  trained; they need the whole training matrix in memory, so they are off in ``lite``,
+  where only the linear family trains.
 - ``shap_importance``: feature importance from per-row contributions (LightGBM
   ``pred_contrib``, coefficient times z) over every training row; off, the trainer uses a
   cheaper importance (split gain, coefficient sizes). Off in ``lite``.

@@ -19,11 +19,12 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+
+from botcopier.trainers.tree_layout import TreeFit, mean_abs_contribution
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "learning_rate": 0.1,
@@ -51,13 +52,6 @@ def _slim(node: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True)
-class LightGbmFit:
-    estimator: dict[str, Any]
-    importance: np.ndarray  # mean |contribution| per feature, summed over classes
-    rounds: int
-
-
 def fit_lightgbm(
     x: np.ndarray,
     y: np.ndarray,
@@ -72,7 +66,7 @@ def fit_lightgbm(
     seed: int = 0,
     threads: int = 0,
     contributions: bool = True,
-) -> LightGbmFit:
+) -> TreeFit:
     """Boost ``rounds`` iterations (fewer if the validation loss stops improving).
 
     ``init_raw`` (train raw scores, validation raw scores) and ``previous`` (the stored
@@ -111,9 +105,8 @@ def fit_lightgbm(
             tree["tree_index"] = index
     if contributions:
         per_row = booster.predict(x, num_iteration=best, pred_contrib=True)
-        per_class = np.abs(per_row).reshape(len(x), n_classes, x.shape[1] + 1)
-        importance = per_class[:, :, :-1].mean(axis=0).sum(axis=0)  # the last column: bias
+        importance = mean_abs_contribution(per_row, n_classes, x.shape[1])
     else:
         importance = booster.feature_importance("gain", iteration=best).astype(float)
     estimator = {"family": "lightgbm", "num_class": n_classes, "dump": dump}
-    return LightGbmFit(estimator, importance, best)
+    return TreeFit(estimator, importance, best, booster)

@@ -60,16 +60,19 @@ def _shape_problems(doc: Mapping[str, Any]) -> list[str]:
             problems.append(f"scaler.{part} has {len(doc['scaler'][part])} values for "
                             f"{n_features} features")  # fmt: skip
     estimator = doc["estimator"]
-    if estimator["family"] == "linear":
+    family = estimator["family"]
+    if family == "linear":
         rows = estimator["coefficients"]
         if len(rows) != n_classes or len(estimator["intercepts"]) != n_classes:
             problems.append(f"linear estimator needs {n_classes} coefficient rows and intercepts")
         if any(len(row) != n_features for row in rows):
             problems.append(f"every coefficient row needs {n_features} values")
     elif estimator["num_class"] != n_classes:
-        problems.append(f"lightgbm num_class {estimator['num_class']} != {n_classes} classes")
+        problems.append(f"{family} num_class {estimator['num_class']} != {n_classes} classes")
     elif len(estimator["dump"]["tree_info"]) % n_classes:
-        problems.append("lightgbm tree count is not a multiple of the class count")
+        problems.append(f"{family} tree count is not a multiple of the class count")
+    elif len(estimator.get("intercepts", [0.0] * n_classes)) != n_classes:
+        problems.append(f"{family} needs {n_classes} intercepts")
     unknown = set(doc["thresholds"]) - set(doc["classes"])
     if unknown:
         problems.append(f"thresholds for classes the model lacks: {sorted(unknown)}")

@@ -4,11 +4,12 @@ Nothing here touches scikit-learn or LightGBM objects: the numbers come from the
 as they will in the generated EA, so a model that scores well here scores the same there.
 
 - ``linear``: ``p = softmax(W z + b)`` with ``z = (x - mean) / scale``;
-- ``lightgbm``: each tree of LightGBM's dump adds its leaf value to the raw score of class
-  ``tree_index mod num_class``; ``p = softmax(raw)``. A split sends a row left when
-  ``x <= threshold``; a missing value follows ``default_left`` (LightGBM's rules: with
-  ``missing_type`` ``NaN`` a NaN is missing, with ``Zero`` a zero is, otherwise a NaN
-  counts as 0).
+- ``lightgbm`` (and ``xgboost``, ``catboost``, rewritten into the same layout): each tree of
+  the dump adds its leaf value to the raw score of class ``tree_index mod num_class``,
+  starting from the per-class ``intercepts`` (none for LightGBM); ``p = softmax(raw)``.
+  A split sends a row left when ``x <= threshold``; a missing value follows
+  ``default_left`` (LightGBM's rules: with ``missing_type`` ``NaN`` a NaN is missing, with
+  ``Zero`` a zero is, otherwise a NaN counts as 0).
 
 The decision: of the actions whose probability reaches their threshold, the most
 probable; ``none`` when no action does.
@@ -34,6 +35,9 @@ from typing import Any
 import numpy as np
 
 _ZERO = 1e-35  # LightGBM's kZeroThreshold
+# Families stored as trees in LightGBM's node layout (XGBoost's and CatBoost's rewritten
+# into it by `tree_layout`).
+TREE_FAMILIES = ("lightgbm", "xgboost", "catboost")
 
 
 def softmax(raw: np.ndarray) -> np.ndarray:
@@ -78,9 +82,10 @@ def raw_scores(doc: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
     if estimator["family"] == "linear":
         weights = np.asarray(estimator["coefficients"], dtype=float)
         return scale(doc, x) @ weights.T + np.asarray(estimator["intercepts"], dtype=float)
-    if estimator["family"] == "lightgbm":
+    if estimator["family"] in TREE_FAMILIES:
         classes = estimator["num_class"]
-        raw = np.zeros((len(x), classes))
+        start = np.asarray(estimator.get("intercepts", [0.0] * classes), dtype=float)
+        raw = np.tile(start, (len(x), 1))
         leaf = np.empty(len(x))
         rows = np.arange(len(x))
         for index, tree in enumerate(estimator["dump"]["tree_info"]):

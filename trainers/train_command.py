@@ -23,7 +23,7 @@ from typing import Any
 
 from botcopier.config import Settings
 from botcopier.names import clone_model_name
-from botcopier.trainers.batch import TrainOptions, TrainResult, train_clone
+from botcopier.trainers.batch import TrainOptions, TrainResult, installed_family, train_clone
 from botcopier.trainers.dataset import Dataset, NotEnoughDataError, build_dataset, time_split
 from botcopier.trainers.features import DEFAULT_FEATURES, FEATURES
 from botcopier.trainers.model_document import load_model, save_model
@@ -58,10 +58,15 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     split.add_argument("--validation", type=float, default=0.15, help="share (default 0.15)")
     split.add_argument("--test", type=float, default=0.3, help="share scored only (default 0.3)")
     fit = parser.add_argument_group("estimator")
-    fit.add_argument("--model", dest="family", choices=["linear", "lightgbm", "auto"])
+    fit.add_argument(
+        "--model",
+        dest="family",
+        choices=["linear", "lightgbm", "xgboost", "catboost", "auto"],
+        help="xgboost and catboost when installed (else LightGBM, with a warning)",
+    )
     fit.add_argument("--no-class-weight", action="store_true", help="do not weight rare actions up")
     fit.add_argument("--no-threshold-tuning", action="store_true", help="keep thresholds at 0.5")
-    fit.add_argument("--rounds", type=int, default=300, help="most LightGBM rounds (default 300)")
+    fit.add_argument("--rounds", type=int, default=300, help="most boosting rounds (default 300)")
     fit.add_argument("--seed", type=int, default=0)
 
 
@@ -103,6 +108,7 @@ def train_best(
     data: Dataset, bot: dict[str, Any], name: str, options: TrainOptions, say: Say, **extra: Any
 ) -> TrainResult:
     """Train ``options.family``; for ``auto``, both families and keep the better one."""
+    options = installed_family(options, say)
     if options.family != "auto":
         return train_clone(data, bot, name, options, progress=say, **extra)
     results = [

@@ -60,7 +60,7 @@ def machine_mode(args: argparse.Namespace, options: TrainOptions, say: Say):
     profile = hardware_profile(override=None if args.mode == "auto" else args.mode)
     flags = profile["feature_flags"]
     say(f"mode {profile['mode']} ({profile['resources']}): flags {flags}")
-    if not flags["lightgbm"] and options.family in ("lightgbm", "auto"):
+    if not flags["lightgbm"] and options.family != "linear":
         say(f"mode {profile['mode']} allows no tree models: using the linear model")
         options = replace(options, family="linear")
     if getattr(args, "search", None) and not flags["optuna_search"]:
