@@ -29,11 +29,11 @@ def write_history(folder, second_symbol: bool = True):
     return bars, events["ma-cross"]
 
 
-def train(folder, *extra: str) -> dict:
+def train(folder, *extra: str, name: str = "ma") -> dict:
     args = ["train", "--bars", str(folder / "bars.csv"), "--events", str(folder / "events.jsonl"),
-            "--out", str(folder / "models"), "--name", "ma", *extra]  # fmt: skip
+            "--out", str(folder / "models"), "--name", name, *extra]  # fmt: skip
     assert main(args) == 0
-    [path] = sorted((folder / "models").glob("ma-*.model.json"))[-1:]
+    [path] = (folder / "models").glob(f"{name}-*.model.json")
     return load_model(path)
 
 
@@ -48,12 +48,21 @@ def test_stops_and_risk_parity_land_in_the_model(tmp_path):
     assert model["mode"] in ("lite", "standard", "heavy", "deep")
 
 
-def test_lite_mode_forbids_trees_and_the_model_says_so(tmp_path, capsys):
+def test_lite_mode_forbids_trees_and_batches_the_training(tmp_path, capsys):
     write_history(tmp_path, second_symbol=False)
     model = train(tmp_path, "--model", "lightgbm", "--mode", "lite")
     assert model["mode"] == "lite" and model["feature_flags"]["lightgbm"] is False
-    assert model["estimator"]["family"] == "linear"
-    assert "allows no tree models" in capsys.readouterr().out
+    assert model["estimator"]["family"] == "linear" and model["training"]["lite"] is True
+    output = capsys.readouterr().out
+    assert "allows no tree models" in output and "lite pass 2/2" in output
+    # An option that needs the whole history keeps the ordinary trainer, still linear.
+    model = train(tmp_path, "--model", "lightgbm", "--mode", "lite", "--regress-sl-tp", name="s")
+    assert model["mode"] == "lite" and model["estimator"]["family"] == "linear"
+    assert "lite" not in model["training"] and model["stops"]["sl_distance"] is not None
+    assert "--regress-sl-tp need the whole history; not batching it" in capsys.readouterr().out
+    # The standard mode batches nothing.
+    model = train(tmp_path, "--mode", "standard", name="std")
+    assert model["mode"] == "standard" and "lite" not in model["training"]
     args = ["train", "--bars", str(tmp_path / "bars.csv"), "--events",
             str(tmp_path / "events.jsonl"), "--mode", "standard", "--search", "3"]  # fmt: skip
     assert main(args) == 2

@@ -858,13 +858,8 @@ def _file_events(args: argparse.Namespace, say) -> tuple[Events, dict[str, Any],
     return events, bot, count, events[-1].get("event_id")
 
 
-def run_train_lite(settings: Settings, args: argparse.Namespace, say: Callable[[str], None]):
-    """`botcopier train --lite-mode`: `train_lite` from ``--bars``/``--events`` (the CSV read
-    ``--batch-rows`` lines at a time) or from Kafka (read whole, then fed in chunks)."""
-    from botcopier.names import clone_model_name
-    from botcopier.trainers.train_command import load_history
-
-    started = time.monotonic()
+def lite_refusals(args: argparse.Namespace) -> list[str]:
+    """The options given that lite mode cannot honour (they need the whole history)."""
     refused = {
         f"--model {args.family}": args.family not in (None, "linear"),
         "--incremental": args.incremental,
@@ -876,10 +871,20 @@ def run_train_lite(settings: Settings, args: argparse.Namespace, say: Callable[[
         "--regress-sl-tp": getattr(args, "regress_sl_tp", False),
         "--risk-parity": getattr(args, "risk_parity", False),
     }
-    if any(refused.values()):
-        drop = ", ".join(flag for flag, given in refused.items() if given)
+    return [flag for flag, given in refused.items() if given]
+
+
+def run_train_lite(settings: Settings, args: argparse.Namespace, say: Callable[[str], None]):
+    """`botcopier train --lite-mode`: `train_lite` from ``--bars``/``--events`` (the CSV read
+    ``--batch-rows`` lines at a time) or from Kafka (read whole, then fed in chunks)."""
+    from botcopier.names import clone_model_name
+    from botcopier.trainers.train_command import load_history
+
+    started = time.monotonic()
+    refused = lite_refusals(args)
+    if refused:
         raise LiteModeError(
-            f"--lite-mode trains a new linear model from streamed bars: drop {drop}"
+            f"--lite-mode trains a new linear model from streamed bars: drop {', '.join(refused)}"
         )
     batch_rows = args.batch_rows
     if batch_rows < 1:

@@ -37,6 +37,7 @@ from botcopier.trainers.sources import (
 )
 from botcopier.trainers.train_extras import (
     closes_by_symbol,
+    lite_by_machine,
     machine_mode,
     review_weights,
     risk_parity_section,
@@ -203,7 +204,7 @@ def _previous_model(out: Path, name: str, explicit: Path | None) -> dict[str, An
 
 
 def run_train(settings: Settings, args: argparse.Namespace, say: Say) -> int:
-    if getattr(args, "lite_mode", False):
+    if getattr(args, "lite_mode", False) or lite_by_machine(args, say):
         from botcopier.trainers.lite import run_train_lite
 
         return run_train_lite(settings, args, say)

@@ -1,9 +1,10 @@
 """What `botcopier train` adds around the fit: machine mode, review weights, stops, risk parity.
 
 - **Mode** (`hardware_profile`): lite, standard, heavy or deep with its feature flags, both
-  recorded in model.json and honoured here: without ``lightgbm`` the family falls back to
-  the linear model, without ``shap_importance`` LightGBM importance is total split gain,
-  without ``optuna_search`` a requested search is refused.
+  recorded in model.json and honoured here: with ``lite_batches`` training streams batches
+  as ``--lite-mode`` does, without ``lightgbm`` the family falls back to the linear model,
+  without ``shap_importance`` tree importance is total split gain, without
+  ``optuna_search`` a requested search is refused.
 - **Review weights** (`sample_weights`): rows named in ``--uncertain-file`` or
   ``--replay-file`` weigh more; a human's label replaces the row's label.
 - **Stops** (``--regress-sl-tp``): ridge regressors of the bot's stop-loss and take-profit
@@ -70,6 +71,29 @@ def machine_mode(args: argparse.Namespace, options: TrainOptions, say: Say):
         )
     options = replace(options, contribution_importance=flags["shap_importance"])
     return profile, options
+
+
+def lite_by_machine(args: argparse.Namespace, say: Say) -> bool:
+    """Whether a machine in lite mode (``lite_batches`` on) trains as ``--lite-mode`` does.
+
+    Lite mode streams the bars in batches and fits the linear model, so a tree family gives
+    way to it; options that need the whole history in memory keep the ordinary trainer (on
+    the linear model, as the flags say).
+    """
+    from botcopier.trainers.lite import lite_refusals
+
+    profile = hardware_profile(override=None if args.mode == "auto" else args.mode)
+    if not profile["feature_flags"]["lite_batches"]:
+        return False
+    blocking = [flag for flag in lite_refusals(args) if not flag.startswith("--model")]
+    if blocking:
+        say(f"mode lite: {', '.join(blocking)} need the whole history; not batching it")
+        return False
+    if args.family not in (None, "linear"):
+        say("mode lite allows no tree models: using the linear model")
+        args.family = "linear"
+    say(f"mode lite ({profile['resources']}): training in batches, as --lite-mode does")
+    return True
 
 
 def decision_times(data: Dataset, timeframe_minutes: int) -> np.ndarray:
