@@ -14,16 +14,9 @@ from botcopier.cli import main
 from botcopier.trainers.batch import train_clone
 from botcopier.trainers.dataset import NotEnoughDataError, build_dataset, time_split
 from botcopier.trainers.labels import LABELS
-from botcopier.trainers.lite import (
-    ChunkedFeatures,
-    LiteModeError,
-    Reservoir,
-    RunningMoments,
-    StreamingScores,
-    frame_chunks,
-    read_bar_chunks,
-    train_lite,
-)
+from botcopier.trainers.lite import ChunkedFeatures, LiteModeError, frame_chunks, train_lite
+from botcopier.trainers.lite_files import read_bar_chunks
+from botcopier.trainers.lite_stats import Reservoir, RunningMoments, StreamingScores
 from botcopier.trainers.model_document import load_model, save_model
 from botcopier.trainers.model_eval import decide, predict_proba
 from botcopier.trainers.scores import clone_scores

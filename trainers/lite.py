@@ -28,18 +28,12 @@ and of the events those of the chunk and the opening events of the positions sti
 when they are streamed (a callable giving them in time order), or all of them as a list.
 `botcopier train --lite-mode` reads ``--bars`` in chunks and streams ``--events`` JSON lines
 when they are in time order (else, and for CSV events, reads them whole); a Kafka history is
-read as usual (whole) and then fed in chunks. Not in lite mode: LightGBM, pruning,
+read as usual (whole) and then fed in chunks (`lite_files`; the running statistics are in
+`lite_stats`). Not in lite mode: tree families, pruning,
 ``--incremental``, review weights, stop regressors, risk parity.
 
 Examples
 --------
->>> from botcopier.trainers.scores import clone_scores
->>> s = StreamingScores()
->>> s.update(["none", "buy", "none"], ["none", "buy", "buy"])
->>> s.update(["sell"], ["sell"])
->>> s.get() == clone_scores(["none", "buy", "none", "sell"], ["none", "buy", "buy", "sell"])
-True
-
 A clone of the simulator's moving-average cross bot, from chunks of 250 bars:
 
 >>> import dataclasses
@@ -61,10 +55,8 @@ True
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,8 +64,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from botcopier.bridge.simulator.exceptions import MarketDataError
-from botcopier.bridge.simulator.market import parse_time_ms
 from botcopier.config import Settings
 from botcopier.exceptions import BotCopierError
 from botcopier.trainers.batch import TrainResult
@@ -82,6 +72,8 @@ from botcopier.trainers.features import DEFAULT_FEATURES, Feature, feature_matri
 from botcopier.trainers.hardware import feature_flags
 from botcopier.trainers.labels import LABELS, label_bars
 from botcopier.trainers.linear_family import continue_linear, fit_linear, linear_importance
+from botcopier.trainers.lite_files import Events, count_bars, file_events, read_bar_chunks
+from botcopier.trainers.lite_stats import Reservoir, RunningMoments, StreamingScores, label_codes
 from botcopier.trainers.model_document import (
     FORMAT,
     FORMAT_VERSION,
@@ -91,120 +83,15 @@ from botcopier.trainers.model_document import (
     validate_model,
 )
 from botcopier.trainers.model_eval import decide, predict_proba
-from botcopier.trainers.scores import ENTRIES, describe
-from botcopier.trainers.sources import _typed_event, read_events_file
+from botcopier.trainers.scores import describe
 from botcopier.trainers.thresholds import tune_thresholds
 
 Chunks = Callable[[], Iterable[pd.DataFrame]]  # called once per pass: a fresh iterator each
-# A list of events, or (streamed) a callable giving them afresh per pass, in time order.
-Events = Sequence[Mapping[str, Any]] | Callable[[], Iterable[Mapping[str, Any]]]
 _MINUTE_MS = 60_000
-_LABEL_INDEX = pd.Index(LABELS)
 
 
 class LiteModeError(BotCopierError):
     """An option lite mode does not offer (LightGBM, pruning, continuing a model)."""
-
-
-def _codes(labels: Sequence[str] | np.ndarray) -> np.ndarray:
-    codes = _LABEL_INDEX.get_indexer(np.asarray(labels, dtype=object))
-    if (codes < 0).any():
-        raise ValueError(f"labels outside {LABELS}")
-    return codes.astype(np.int64)
-
-
-class StreamingScores:
-    """`clone_scores` of rows given block by block, from a confusion matrix over the labels."""
-
-    def __init__(self) -> None:
-        self.confusion = np.zeros((len(LABELS), len(LABELS)), dtype=np.int64)  # truth x said
-
-    def update(self, truth: Sequence[str], said: Sequence[str]) -> None:
-        truth_codes, said_codes = _codes(truth), _codes(said)
-        if len(truth_codes) != len(said_codes):
-            raise ValueError(f"{len(truth_codes)} true labels but {len(said_codes)} predictions")
-        pairs = truth_codes * len(LABELS) + said_codes
-        counts = np.bincount(pairs, minlength=len(LABELS) ** 2)
-        self.confusion += counts.reshape(len(LABELS), len(LABELS))
-
-    def get(self) -> dict[str, Any]:
-        rows = int(self.confusion.sum())
-        if rows == 0:
-            raise ValueError("no bars to score")
-        per_class = {}
-        for i, label in enumerate(LABELS):
-            # The same arithmetic as clone_scores, on the same integers: the same floats.
-            hits = int(self.confusion[i, i])
-            predicted, support = int(self.confusion[:, i].sum()), int(self.confusion[i].sum())
-            precision = hits / predicted if predicted else 0.0
-            recall = hits / support if support else 0.0
-            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-            if not predicted and not support:
-                precision = recall = f1 = 1.0
-            per_class[label] = {
-                "precision": precision,
-                "recall": recall,
-                "f1": f1,
-                "support": support,
-            }
-        return {
-            "rows": rows,
-            "bar_agreement": float(np.trace(self.confusion) / rows),
-            "entry_macro_f1": float(np.mean([per_class[label]["f1"] for label in ENTRIES])),
-            "per_class": per_class,
-        }
-
-
-class RunningMoments:
-    """Count, mean and population standard deviation per column over blocks of rows."""
-
-    def __init__(self, width: int) -> None:
-        self.count = 0
-        self.mean = np.zeros(width)
-        self._m2 = np.zeros(width)
-
-    def update(self, x: np.ndarray) -> None:
-        n = len(x)
-        if not n:
-            return
-        block_mean = x.mean(axis=0)
-        block_m2 = ((x - block_mean) ** 2).sum(axis=0)
-        total = self.count + n
-        delta = block_mean - self.mean
-        self.mean = self.mean + delta * (n / total)
-        self._m2 = self._m2 + block_m2 + delta**2 * (self.count * n / total)
-        self.count = total
-
-    def std(self) -> np.ndarray:
-        return np.sqrt(self._m2 / max(self.count, 1))
-
-
-class Reservoir:
-    """A uniform sample of at most ``size`` rows of all rows offered (Vitter's algorithm R)."""
-
-    def __init__(self, size: int, width: int, seed: int = 0) -> None:
-        self.rows = np.empty((size, width))
-        self.seen = 0
-        self._rng = np.random.default_rng(seed)
-
-    def update(self, x: np.ndarray) -> None:
-        size, filled = len(self.rows), min(self.seen, len(self.rows))
-        take = min(len(x), size - filled)
-        self.rows[filled : filled + take] = x[:take]
-        rest = x[take:]
-        if len(rest):
-            # Row number k (0-based) replaces a random slot with probability size / (k + 1).
-            numbers = np.arange(self.seen + take, self.seen + len(x))
-            slots = self._rng.integers(0, numbers + 1)
-            chosen = np.flatnonzero(slots < size)
-            # Of several rows drawing one slot, the last one offered stays, as one by one.
-            _, last = np.unique(slots[chosen][::-1], return_index=True)
-            keep = chosen[len(chosen) - 1 - last]
-            self.rows[slots[keep]] = rest[keep]
-        self.seen += len(x)
-
-    def sample(self) -> np.ndarray:
-        return self.rows[: min(self.seen, len(self.rows))]
 
 
 @dataclass(frozen=True)
@@ -370,7 +257,7 @@ def _first_pass(
         if len(rows.index):
             moments.update(rows.x)
             reservoir.update(rows.x)
-            counts += np.bincount(_codes(rows.labels), minlength=len(LABELS))
+            counts += np.bincount(label_codes(rows.labels), minlength=len(LABELS))
             from_ms = int(rows.time_ms[0]) if from_ms is None else from_ms
         progress(stream.bars)
     if from_ms is None:
@@ -635,229 +522,6 @@ def train_lite(
     return TrainResult(validate_model(document), validation_scores, test_scores, warnings)
 
 
-# MT4 exports, MT5's "Export bars" (<DATE>, <TICKVOL>, ...) and hand-made headers, mapped
-# onto the Bar columns (the same names `read_bars_csv` accepts).
-_HEADER = {
-    "date": "date",
-    "time": "time",
-    "open": "open",
-    "high": "high",
-    "low": "low",
-    "close": "close",
-    "volume": "tick_volume",
-    "tick_volume": "tick_volume",
-    "tickvol": "tick_volume",
-    "spread": "spread_points",
-    "symbol": "symbol",
-    "timeframe": "timeframe_minutes",
-}
-_JSON_LINES = (".jsonl", ".json", ".ndjson")  # the suffixes read_events_file reads as JSON
-_TIME_LAYOUTS = ("%Y.%m.%d %H:%M", "%Y.%m.%d %H:%M:%S", "ISO8601")
-
-
-def _header(path: Path) -> tuple[str, dict[str, int]]:
-    with Path(path).open(encoding="utf-8-sig", newline="") as handle:
-        line = handle.readline()
-    delimiter = max((",", ";", "\t"), key=line.count)
-    columns: dict[str, int] = {}
-    for index, name in enumerate(line.rstrip("\r\n").split(delimiter)):
-        canonical = _HEADER.get(name.strip().strip("<>").strip().lower())
-        if canonical and canonical not in columns:
-            columns[canonical] = index
-    missing = [c for c in ("time", "open", "high", "low", "close") if c not in columns]
-    if missing:
-        raise MarketDataError(path, 1, f"header lacks {', '.join(missing)}")
-    return delimiter, columns
-
-
-def _times_ms(path: Path, stamps: pd.Series) -> np.ndarray:
-    text = stamps.astype(str).str.strip()
-    if text.str.fullmatch(r"\d+").all():
-        return text.astype(np.int64).to_numpy()
-    for layout in _TIME_LAYOUTS:
-        try:
-            moments = pd.to_datetime(text, format=layout)
-        except ValueError:
-            continue
-        if moments.dt.tz is not None:
-            continue  # read_bars_csv takes no zones: let the row-by-row reader say so
-        # Through milliseconds, never nanoseconds: those end in 2262.
-        return moments.to_numpy().astype("datetime64[ms]").astype(np.int64)
-    out = np.empty(len(text), dtype=np.int64)
-    for i, (row, stamp) in enumerate(text.items()):  # rarer layouts, as `read_bars_csv` reads
-        try:
-            out[i] = parse_time_ms(stamp)
-        except ValueError as exc:
-            raise MarketDataError(path, int(row) + 2, str(exc)) from None
-    return out
-
-
-def _check(path: Path, bars: pd.DataFrame, previous_ms: int | None) -> None:
-    prices = bars[["open", "high", "low", "close"]].to_numpy(float)
-    times = bars["time_ms"].to_numpy(np.int64)
-    before = times[:1] - 1 if previous_ms is None else [previous_ms]
-    problems = {
-        "a price is not a positive number": ~(np.isfinite(prices) & (prices > 0)).all(axis=1),
-        "low is above the open or close": prices[:, 2] > prices[:, [0, 3]].min(axis=1),
-        "high is below the open or close": prices[:, 1] < prices[:, [0, 3]].max(axis=1),
-        "time is not after the previous bar's: out of order": np.diff(times, prepend=before) <= 0,
-    }
-    for problem, bad in problems.items():
-        if bad.any():
-            raise MarketDataError(path, int(bars.index[np.argmax(bad)]) + 2, problem)
-
-
-def read_bar_chunks(
-    path: Path,
-    *,
-    symbol: str | None = None,
-    timeframe_minutes: int | None = None,
-    chunk_rows: int = 50_000,
-) -> Iterator[pd.DataFrame]:
-    """Bars of ``symbol`` from an MT4-style history CSV, ``chunk_rows`` lines at a time.
-
-    The header and time layouts of `read_bars_csv` (checked the same way: positive prices,
-    low and high around the body, times increasing); line numbers in errors count the
-    header as line 1 and no blank lines.
-    """
-    path = Path(path)
-    delimiter, columns = _header(path)
-    if symbol is None and "symbol" not in columns:
-        raise MarketDataError(path, 1, "no symbol column, and no symbol was given")
-    names = sorted(columns, key=columns.get)
-    reader = pd.read_csv(
-        path,
-        sep=delimiter,
-        header=None,
-        skiprows=1,
-        usecols=[columns[n] for n in names],
-        dtype={columns[n]: str for n in ("date", "time", "symbol") if n in columns},
-        chunksize=chunk_rows,
-        encoding="utf-8-sig",
-    )
-    previous_ms, pending = None, None
-    for raw in reader:
-        raw = raw.rename(columns={columns[n]: n for n in names})
-        if "symbol" in raw and symbol is not None:
-            raw = raw[raw["symbol"].str.strip() == symbol]
-        stamps = raw["date"] + " " + raw["time"] if "date" in raw else raw["time"]
-        bars = pd.DataFrame(
-            {
-                "symbol": symbol if symbol is not None else raw["symbol"].str.strip(),
-                "time_ms": _times_ms(path, stamps) if len(raw) else np.empty(0, np.int64),
-                **{c: raw[c].astype(float) for c in ("open", "high", "low", "close")},
-                **{
-                    c: raw[c].fillna(0).astype(np.int64) if c in raw else 0
-                    for c in ("tick_volume", "spread_points")
-                },
-            },
-            index=raw.index,
-        )
-        if "timeframe_minutes" in raw:
-            bars["timeframe_minutes"] = raw["timeframe_minutes"].astype(np.int64)
-        _check(path, bars, previous_ms)
-        if len(bars):
-            previous_ms = int(bars["time_ms"].iloc[-1])
-        if pending is not None:
-            bars, pending = pd.concat([pending, bars]), None
-        if "timeframe_minutes" not in bars:
-            if timeframe_minutes is None and len(bars) < 2:
-                pending = bars  # one bar cannot tell the timeframe: wait for the next
-                continue
-            if timeframe_minutes is None:
-                gap_ms = int(bars["time_ms"].iloc[1] - bars["time_ms"].iloc[0])
-                if gap_ms % _MINUTE_MS:
-                    raise MarketDataError(
-                        path, int(bars.index[1]) + 2, "bars not whole minutes apart"
-                    )
-                timeframe_minutes = gap_ms // _MINUTE_MS
-            bars["timeframe_minutes"] = timeframe_minutes
-        yield bars.reset_index(drop=True)
-    if pending is not None and len(pending):
-        raise MarketDataError(
-            path, 2, "cannot infer the timeframe from one bar; add a timeframe column"
-        )
-
-
-def count_bars(path: Path, symbol: str | None = None) -> int:
-    """How many bars `read_bar_chunks` will give: the non-blank lines after the header, or
-    (with a symbol column) the bars of ``symbol``, counted by reading the file once."""
-    _, columns = _header(path)
-    if "symbol" not in columns or symbol is None:
-        with Path(path).open("rb") as handle:
-            return sum(1 for line in handle if line.strip()) - 1
-    return sum(len(chunk) for chunk in read_bar_chunks(path, symbol=symbol, chunk_rows=200_000))
-
-
-def _json_line_events(
-    path: Path, magic: int | None, account: int | None, symbol: str | None = None
-) -> Iterator[dict[str, Any]]:
-    """The bot's events in a JSON-lines file, one at a time, as `read_events_file` reads them
-    and `history_from_files` picks them."""
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                event = _typed_event(json.loads(line))
-            except (json.JSONDecodeError, ValueError, AttributeError) as exc:
-                raise NotEnoughDataError(f"{path}:{number}: not a trade event: {exc}") from exc
-            if not {"event_time_ms", "action"} <= event.keys():
-                raise NotEnoughDataError(f"{path}:{number}: lacks event_time_ms or action")
-            if magic is not None and event.get("magic") != magic:
-                continue
-            if account is not None and event.get("account") not in (account, None):
-                continue
-            if symbol is None or event.get("symbol") in (symbol, None):
-                yield event
-
-
-def _file_events(args: argparse.Namespace, say) -> tuple[Events, dict[str, Any], int, Any]:
-    """The bot's events from ``--events``: streamed from JSON lines in time order (each pass
-    reads the file again), else read whole and sorted. With the bot, its count, its last id."""
-    path = Path(args.events)
-    if path.suffix in _JSON_LINES:
-        symbols = Counter(
-            e["symbol"]
-            for e in _json_line_events(path, args.magic, args.account)
-            if e.get("symbol")
-        )
-    else:
-        everything = read_events_file(path)
-        symbols = Counter(e["symbol"] for e in everything if e.get("symbol"))
-    symbol = args.symbol or (symbols.most_common(1)[0][0] if symbols else None)
-    if symbol is None:
-        raise NotEnoughDataError(f"no trade events of the bot (with a symbol) in {path}")
-    bot = {"account": args.account, "magic": args.magic, "symbol": symbol}
-    if path.suffix not in _JSON_LINES:
-        mine = [
-            e
-            for e in everything
-            if (args.magic is None or e.get("magic") == args.magic)
-            and (args.account is None or e.get("account") in (args.account, None))
-            and e.get("symbol") in (symbol, None)
-        ]
-        events = sorted(mine, key=lambda e: e["event_time_ms"])
-        return events, bot, len(events), events[-1].get("event_id") if events else None
-    count, last_ms, ordered, last_id = 0, None, True, None
-    for event in _json_line_events(path, args.magic, args.account, symbol):
-        count += 1
-        ordered = ordered and (last_ms is None or event["event_time_ms"] >= last_ms)
-        last_ms, last_id = event["event_time_ms"], event.get("event_id")
-    if ordered:
-        return (
-            (lambda: _json_line_events(path, args.magic, args.account, symbol)),
-            bot,
-            count,
-            last_id,
-        )
-    say(f"{path.name}: the bot's events are not in time order: read whole and sorted")
-    events = sorted(
-        _json_line_events(path, args.magic, args.account, symbol), key=lambda e: e["event_time_ms"]
-    )
-    return events, bot, count, events[-1].get("event_id")
-
-
 def lite_refusals(args: argparse.Namespace) -> list[str]:
     """The options given that lite mode cannot honour (they need the whole history)."""
     refused = {
@@ -892,7 +556,7 @@ def run_train_lite(settings: Settings, args: argparse.Namespace, say: Callable[[
     if args.bars or args.events:
         if not (args.bars and args.events):
             raise NotEnoughDataError("--bars and --events go together")
-        events, bot, count, last_id = _file_events(args, say)
+        events, bot, count, last_id = file_events(args, say)
         if not count:
             raise NotEnoughDataError(f"no trade events of the bot in {args.events}")
         bars_path, symbol = Path(args.bars), bot["symbol"]

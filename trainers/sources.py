@@ -189,7 +189,7 @@ def _unique(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda e: e["event_time_ms"])
 
 
-def _typed_event(row: Mapping[str, Any]) -> dict[str, Any]:
+def typed_event(row: Mapping[str, Any]) -> dict[str, Any]:
     event = {k: (None if v == "" else v) for k, v in row.items()}
     for name in _NUMERIC_EVENT_FIELDS:
         if event.get(name) is not None:
@@ -210,12 +210,12 @@ def read_events_file(path: Path) -> list[dict[str, Any]]:
                 if not line.strip():
                     continue
                 try:
-                    events.append(_typed_event(json.loads(line)))
+                    events.append(typed_event(json.loads(line)))
                 except (json.JSONDecodeError, ValueError, AttributeError) as exc:
                     raise ValueError(f"{path}:{line_number}: not a trade event: {exc}") from exc
         else:
             for row in csv.DictReader(handle):
-                events.append(_typed_event(row))
+                events.append(typed_event(row))
     missing = [i for i, e in enumerate(events) if not {"event_time_ms", "action"} <= set(e)]
     if missing:
         raise ValueError(f"{path}: event {missing[0] + 1} lacks event_time_ms or action")

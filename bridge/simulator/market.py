@@ -191,7 +191,7 @@ def read_bars_csv(
             raise MarketDataError(path, 1, "no header line (want time,open,high,low,close,...)")
         delimiter = max((",", ";", "\t"), key=header_line.count)
         header = next(csv.reader([header_line], delimiter=delimiter))
-        columns = _column_indexes(path, header)
+        columns = bar_column_indexes(path, header)
         if symbol is None and "symbol" not in columns:
             raise MarketDataError(path, 1, "no symbol column, and no symbol was given")
         reader = csv.reader(handle, delimiter=delimiter)
@@ -203,7 +203,8 @@ def read_bars_csv(
         yield from parse.finish()
 
 
-def _column_indexes(path: Path, header: list[str]) -> dict[str, int]:
+def bar_column_indexes(path: Path, header: list[str]) -> dict[str, int]:
+    """Canonical column name -> its index in ``header``; a header lacking one is refused."""
     columns: dict[str, int] = {}
     for index, name in enumerate(header):
         canonical = _ALIASES.get(name.strip().strip("<>").strip().lower())
