@@ -41,3 +41,18 @@ def test_without_optuna_the_search_says_how_to_get_it(monkeypatch):
     data = build_dataset(bars.iloc[:1_000], events["ma-cross"])
     with pytest.raises(SearchUnavailableError, match="pip install optuna"):
         search_clone(data, BOT, "ma", TrainOptions(), trials=2)
+
+
+def test_installed_optional_families_join_the_search(monkeypatch):
+    from botcopier.trainers import batch
+    from botcopier.trainers.search import searched_families
+
+    assert searched_families() == ["linear", "lightgbm", "xgboost", "catboost"]
+    monkeypatch.setattr(batch.xgboost_family, "available", lambda: False)
+    assert searched_families() == ["linear", "lightgbm", "catboost"]
+    bars, events = simulated_bots(6_000)
+    data = build_dataset(bars.iloc[:2_500], events["ma-cross"])
+    result = search_clone(data, BOT, "ma", TrainOptions(rounds=30), trials=8)
+    summary = result.document["training"]["search"]
+    assert summary["searched_families"] == ["linear", "lightgbm", "catboost"]
+    assert len(summary["families"]) == 8 and "xgboost" not in summary["families"]
