@@ -86,7 +86,7 @@ def test_the_lightgbm_dump_predicts_what_the_booster_predicts():
     np.testing.assert_allclose(predict_proba(doc, x), booster.predict(x), rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("family", ["linear", "lightgbm"])
+@pytest.mark.parametrize("family", ["linear", "lightgbm", "xgboost", "catboost"])
 def test_a_saved_model_loads_back_and_predicts_identically(tmp_path, family):
     data = dataset_of("breakout")
     doc = train_clone(data, BOT, "breakout", TrainOptions(family=family, rounds=60)).document
