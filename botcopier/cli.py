@@ -6,6 +6,7 @@ Run ``botcopier --help`` for the subcommands and ``botcopier COMMAND --help`` fo
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -27,6 +28,12 @@ configuration: botcopier.toml (or --config FILE / $BOTCOPIER_CONFIG), overridden
 BOTCOPIER_<SECTION>__<FIELD> variables, e.g. BOTCOPIER_BROKER__PORT=19092.
 `botcopier config show` prints the result.
 """
+
+
+# Modules that add their own subcommand: each has ``add_command(commands)``, which adds a
+# parser whose ``handler(settings, args) -> int`` runs it (imports inside the handler, so
+# ``botcopier --help`` stays fast).
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _say(line: str) -> None:
@@ -525,6 +532,8 @@ def build_parser() -> argparse.ArgumentParser:
     config = commands.add_parser("config", help="show the effective settings (secrets masked)")
     config.add_argument("action", choices=["show"])
     config.set_defaults(handler=_cmd_config)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_command(commands)
     return parser
 
 
