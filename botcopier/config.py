@@ -169,7 +169,7 @@ class RetrainerSettings(_Section):
 
     # Prometheus /metrics and /healthz; 0 turns the endpoint off.
     metrics_port: int = Field(default=9108, ge=0, le=65535)
-    family: Literal["linear", "lightgbm", "auto"] = "auto"
+    family: Literal["linear", "lightgbm", "xgboost", "catboost", "auto"] = "auto"
     metric: Literal["entry_macro_f1", "bar_agreement"] = "entry_macro_f1"
     # The candidate must beat the live model by at least this much on the held-out window.
     margin: float = Field(default=0.01, ge=0, le=1)
@@ -177,6 +177,27 @@ class RetrainerSettings(_Section):
     min_score: float = Field(default=0.5, ge=0, le=1)
     validation: float = Field(default=0.15, ge=0, lt=1)
     test: float = Field(default=0.3, gt=0, lt=1)
+
+
+class FilesyncSettings(_Section):
+    """`botcopier filesync`: models from the `models` topic into MT4 `MQL4/Files` folders."""
+
+    # The MT4 data folders' MQL4/Files directories written into (--files-dir adds more).
+    files_dirs: list[Path] = Field(default_factory=list)
+    # Versions of each model kept on disk besides the current one.
+    keep_versions: int = Field(default=5, ge=0)
+    # Prometheus /metrics and /healthz; 0 turns the endpoint off.
+    metrics_port: int = Field(default=9110, ge=0, le=65535)
+
+
+class RouterSettings(_Section):
+    """`botcopier router`: a bandit choosing among models for the strategy EAs."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=9111, ge=1, le=65535)
+    algorithm: Literal["thompson", "ucb"] = "thompson"
+    # Default: <state_dir>/router.json
+    state_file: Path | None = None
 
 
 class DashboardSettings(_Section):
@@ -194,6 +215,8 @@ class Settings(_Section):
     agents: AgentsSettings = Field(default_factory=AgentsSettings)
     collector: CollectorSettings = Field(default_factory=CollectorSettings)
     retrainer: RetrainerSettings = Field(default_factory=RetrainerSettings)
+    filesync: FilesyncSettings = Field(default_factory=FilesyncSettings)
+    router: RouterSettings = Field(default_factory=RouterSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     def bootstrap_servers(self) -> str:
