@@ -25,10 +25,11 @@
 #property strict
 
 // Each module is included exactly once: Frames brings Json; Metrics brings OrderState, which
-// brings Spool.
+// brings Spool; Link (the bridge connection) needs all of them.
 #include <BotCopier\Frames.mqh>
 #include <BotCopier\Socket.mqh>
 #include <BotCopier\Metrics.mqh>
+#include <BotCopier\Link.mqh>
 
 input string BridgeHost             = "127.0.0.1"; // Bridge IPv4 address (or localhost)
 input int    BridgePort             = 5555;        // Bridge TCP port
@@ -47,38 +48,15 @@ input bool   EnableDebugLogging     = false;       // Verbose Print output
 input int    ConnectTimeoutMs       = 2000;        // TCP connect timeout
 
 #define BC_VERSION           "1.0.0"
-#define BC_PROTOCOL          1
-#define BC_SCHEMA_VERSION    1
-#define BC_HELLO_TIMEOUT_MS  10000
-#define BC_BACKOFF_START_MS  100
-#define BC_BACKOFF_MAX_MS    5000
 // After login the order pool needs a moment to sync; diffing an empty pool would invent closes.
 #define BC_SETTLE_MS         3000
-#define BC_MAX_IN_FLIGHT     2000
-#define BC_BATCH_BYTES       262144
-#define BC_SEND_WAIT_MS      20
-
-enum BcLinkState { BC_LINK_DOWN, BC_LINK_CONNECTING, BC_LINK_HELLO, BC_LINK_LIVE };
 
 bool        g_started = false;
 bool        g_initialDiffDone = false;
-bool        g_dllOk = false;
-bool        g_linkStopped = false;   // refused for good (e.g. bad token): no retry until reload
-bool        g_downLogged = false;
-long        g_account = 0;
-string      g_eaId = "";
 string      g_broker = "";
-BcLinkState g_linkState = BC_LINK_DOWN;
-long        g_backoffMs = BC_BACKOFF_START_MS;
-long        g_nextAttemptMs = 0;
-long        g_deadlineMs = 0;
-long        g_lastSendMs = 0;
-long        g_lastRecvMs = 0;
-long        g_heartbeatS = 15;
 long        g_lastMetricsMs = 0;
 long        g_connectedSinceMs = 0;
 datetime    g_lastBarTime = 0;
-int         g_socketErrors = 0;
 
 //+------------------------------------------------------------------+
 int OnInit()
@@ -89,12 +67,8 @@ int OnInit()
    g_started = false;
    g_initialDiffDone = false;
    g_connectedSinceMs = 0;
-   g_linkState = BC_LINK_DOWN;
-   g_linkStopped = false;
-   g_downLogged = false;
-   g_backoffMs = BC_BACKOFF_START_MS;
-   g_nextAttemptMs = 0;
    g_lastMetricsMs = 0;
+   LinkConfigure(BridgeHost, BridgePort, BridgeToken, ConnectTimeoutMs);
    if(BridgePort <= 0 || BridgePort > 65535 || TimerMilliseconds < 10 || ConnectTimeoutMs < 50
       || LogBufferSize < 1 || MetricsRollingDays < 1 || MetricsDaysToKeep < MetricsRollingDays
       || MetricsIntervalSeconds < 1) {
@@ -109,13 +83,7 @@ int OnInit()
       Print("BotCopier: MagicNumbers must be comma-separated integers, e.g. 1001,1002");
       return INIT_PARAMETERS_INCORRECT;
    }
-   g_dllOk = TerminalInfoInteger(TERMINAL_DLLS_ALLOWED) != 0 && MQLInfoInteger(MQL_DLLS_ALLOWED) != 0;
-   if(!g_dllOk)
-      Print("BotCopier: DLL imports are not allowed; events are spooled but not sent until they are");
-   else if(!SockStartup()) {
-      Print("BotCopier: WSAStartup failed (", g_sockLastError, "); events are spooled only");
-      g_dllOk = false;
-   }
+   LinkStartup();
    MathSrand((int)GetTickCount());
    if(!EventSetMillisecondTimer(TimerMilliseconds)) {
       Print("BotCopier: cannot start the timer, error ", GetLastError());
@@ -168,24 +136,6 @@ void OnTick()
 //+------------------------------------------------------------------+
 //| Observation                                                      |
 //+------------------------------------------------------------------+
-bool BcValidEaId(string s)
-{
-   int n = StringLen(s);
-   if(n < 1 || n > 64) return false;
-   for(int i = 0; i < n; i++) {
-      ushort c = StringGetCharacter(s, i);
-      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                || c == '.' || c == '_' || c == ':' || c == '-';
-      if(!ok) return false;
-   }
-   return true;
-}
-
-string BcEventId(long seq)
-{
-   return IntegerToString(g_account) + "-" + g_eaId + "-" + IntegerToString(seq);
-}
-
 //--- Waits for a logged-in, synced terminal: the account number names every state file.
 bool StartObserver()
 {
@@ -333,153 +283,4 @@ void WriteRunInfo()
    if(!BcFileWriteText("run_info.json", j)) Print("BotCopier: cannot write run_info.json");
 }
 
-//+------------------------------------------------------------------+
-//| Bridge link                                                      |
-//+------------------------------------------------------------------+
-void LinkFailed(string reason)
-{
-   bool wasLive = (g_linkState == BC_LINK_LIVE);
-   SockClose();
-   g_socketErrors++;
-   long delay = (long)(g_backoffMs * (0.5 + MathRand() / 32767.0));
-   g_nextAttemptMs = SockNowMs() + delay;
-   string msg = "BotCopier: bridge link down: " + reason + "; retry in " + IntegerToString(delay) + " ms";
-   // One line per outage, not one per retry.
-   if(wasLive || !g_downLogged) Print(msg);
-   else BcDebug(msg);
-   g_downLogged = true;
-   g_backoffMs *= 2;
-   if(g_backoffMs > BC_BACKOFF_MAX_MS) g_backoffMs = BC_BACKOFF_MAX_MS;
-   g_linkState = BC_LINK_DOWN;
-}
-
-void SendHello(long now)
-{
-   long resumeFrom = SpoolPrepareSession();
-   SockQueueText(BuildHelloFrame(BC_PROTOCOL, g_eaId, g_account, BridgeToken, BC_SCHEMA_VERSION, resumeFrom) + "\n");
-   if(SockPump(BC_SEND_WAIT_MS) < 0) {
-      LinkFailed("hello could not be sent (WSA " + IntegerToString(g_sockLastError) + ")");
-      return;
-   }
-   g_linkState = BC_LINK_HELLO;
-   g_deadlineMs = now + BC_HELLO_TIMEOUT_MS;
-   g_lastSendMs = now;
-   g_lastRecvMs = now;
-   BcDebug("hello sent: ea_id=" + g_eaId + " resume_from=" + IntegerToString(resumeFrom));
-}
-
-void HandleReply(string line)
-{
-   g_lastRecvMs = SockNowMs();
-   string type = ReplyString(line, "type", "");
-   if(type == "welcome" && g_linkState == BC_LINK_HELLO) {
-      long acked = ReplyLong(line, "acked_seq", 0);
-      g_heartbeatS = ReplyLong(line, "heartbeat_s", 15);
-      if(g_heartbeatS < 1) g_heartbeatS = 15;
-      SpoolOnWelcome(acked);
-      g_linkState = BC_LINK_LIVE;
-      g_backoffMs = BC_BACKOFF_START_MS;
-      g_downLogged = false;
-      Print("BotCopier: connected to bridge ", BridgeHost, ":", BridgePort, ", acked_seq=", acked,
-            ", to resend=", SpoolUnacked());
-   } else if(type == "ack" && g_linkState == BC_LINK_LIVE) {
-      long seq = ReplyLong(line, "seq", 0);
-      if(seq > 0) SpoolOnAck(seq);
-   } else if(type == "error") {
-      string code = ReplyString(line, "code", "?");
-      bool fatal = ReplyBool(line, "fatal", false);
-      long seq = ReplyLong(line, "seq", 0);
-      Print("BotCopier: bridge error ", code, (seq > 0 ? " seq=" + IntegerToString(seq) : ""), ": ",
-            ReplyString(line, "reason", ""), (fatal ? " (fatal)" : ""));
-      if(!fatal) return;
-      // Refusals of the hello itself cannot be cured by retrying; the bridge says why.
-      bool permanent = g_linkState == BC_LINK_HELLO
-                       && (code == "unauthorized" || code == "unsupported_protocol"
-                           || code == "unknown_schema_version" || code == "invalid_hello");
-      LinkFailed("fatal error " + code);
-      if(permanent) {
-         g_linkStopped = true;
-         Print("BotCopier: the bridge refused this EA (", code, "); fix EaId/BridgeToken and reload. ",
-               "Events keep being spooled meanwhile.");
-      }
-   } else if(type == "pong") {
-      BcDebug("pong");
-   }
-}
-
-void PumpLive(long now)
-{
-   int pending = SockPump(BC_SEND_WAIT_MS);
-   if(pending < 0) {
-      LinkFailed("send failed (WSA " + IntegerToString(g_sockLastError) + ")");
-      return;
-   }
-   if(pending < BC_SPOOL_READ_SLACK) {
-      uchar batch[];
-      int n = SpoolTakeBatch(batch, BC_BATCH_BYTES, BC_MAX_IN_FLIGHT);
-      if(n > 0) {
-         SockQueueBytes(batch, 0, n);
-         g_lastSendMs = now;
-         if(SockPump(BC_SEND_WAIT_MS) < 0) {
-            LinkFailed("send failed (WSA " + IntegerToString(g_sockLastError) + ")");
-            return;
-         }
-      }
-   }
-   // The bridge closes a connection silent for 3 heartbeats; a quiet market is no fault.
-   if(now - g_lastSendMs >= g_heartbeatS * 1000) {
-      SockQueueText(BuildPingFrame(BcNowUtcMs()) + "\n");
-      g_lastSendMs = now;
-      if(SockPump(0) < 0) {
-         LinkFailed("ping failed");
-         return;
-      }
-   }
-   // Nothing heard (not even a pong) for 4 heartbeats: the peer is gone without a reset.
-   if(now - g_lastRecvMs > g_heartbeatS * 4000) LinkFailed("bridge silent");
-}
-
-void ServiceBridge()
-{
-   if(!g_dllOk || g_linkStopped) return;
-   long now = SockNowMs();
-   if(g_linkState == BC_LINK_DOWN) {
-      if(now < g_nextAttemptMs) return;
-      int started = SockConnectBegin(BridgeHost, BridgePort);
-      if(started < 0) {
-         LinkFailed("cannot connect to " + BridgeHost + ":" + IntegerToString(BridgePort)
-                    + " (WSA " + IntegerToString(g_sockLastError) + ")");
-         return;
-      }
-      g_linkState = BC_LINK_CONNECTING;
-      g_deadlineMs = now + ConnectTimeoutMs;
-   }
-   if(g_linkState == BC_LINK_CONNECTING) {
-      int rc = SockConnectPoll(0);
-      if(rc < 0) {
-         LinkFailed("connect to " + BridgeHost + ":" + IntegerToString(BridgePort) + " refused");
-         return;
-      }
-      if(rc == 0) {
-         if(now >= g_deadlineMs) LinkFailed("connect timed out");
-         return;
-      }
-      SendHello(now);
-      if(g_linkState != BC_LINK_HELLO) return;
-   }
-   string lines[];
-   int n = SockReadLines(lines);
-   for(int i = 0; i < n && g_linkState != BC_LINK_DOWN; i++) HandleReply(lines[i]);
-   if(g_linkState == BC_LINK_DOWN) return;
-   if(!SockIsOpen()) {
-      LinkFailed("bridge closed the connection");
-      return;
-   }
-   if(g_linkState == BC_LINK_HELLO) {
-      if(SockPump(0) < 0) LinkFailed("hello could not be sent");
-      else if(now >= g_deadlineMs) LinkFailed("no welcome within 10 s");
-      return;
-   }
-   PumpLive(now);
-}
 //+------------------------------------------------------------------+
