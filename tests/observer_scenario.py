@@ -134,4 +134,22 @@ SCENARIO: list[tuple[str, int, dict]] = [
             "spread_points": 10,
         },
     ),
+    (
+        "decision",
+        9,
+        {
+            "event_id": _event_id(9),
+            "event_time_ms": T0_MS + 3_600_000,
+            "account": 900001,
+            "magic": 7001001,
+            "symbol": "EURUSD",
+            "model_name": "clone-900001-1001",
+            "model_version": "20261128T010000Z-1a2b3c4d",
+            "action": "OPEN_BUY",
+            "probability": 0.8125,
+            "threshold": 0.6,
+            "features": {"rsi_14": 27.53, "position": 0.0, "sma_gap_5_20": -0.00012345},
+            "uncertain": False,
+        },
+    ),
 ]

@@ -30,6 +30,7 @@ BUILDERS = {
     "metric": "BuildMetricFrame",
     "tick": "BuildTickFrame",
     "bar": "BuildBarFrame",
+    "decision": "BuildDecisionFrame",
 }
 HELLO_KEYS = ["type", "protocol", "ea_id", "account", "token", "schema_version", "resume_from"]
 
@@ -41,6 +42,11 @@ HELPERS: dict[str, Callable[..., str]] = {
     "JsonKeyBool": lambda value: "true" if value else "false",
     "JsonKeyLongOrNull": lambda value, is_null: "null" if is_null else str(int(value)),
     "JsonKeyDoubleOrNull": lambda value, is_null: "null" if is_null else canonical_double(value),
+    "JsonKeyDoubleMap": lambda names, values: (
+        "{"
+        + ",".join(f"{canonical_string(n)}:{canonical_double(v)}" for n, v in zip(names, values))
+        + "}"
+    ),
 }
 # Avro type families each helper may write.
 _FAMILIES = {
@@ -50,6 +56,7 @@ _FAMILIES = {
     "JsonKeyBool": {"boolean"},
     "JsonKeyLongOrNull": {"int", "long"},
     "JsonKeyDoubleOrNull": {"double", "float"},
+    "JsonKeyDoubleMap": {"map"},
 }
 _MQL_TYPES = {
     "JsonKeyString": {"string"},
@@ -58,6 +65,7 @@ _MQL_TYPES = {
     "JsonKeyBool": {"bool"},
     "JsonKeyLongOrNull": {"int", "long", "datetime"},
     "JsonKeyDoubleOrNull": {"double", "float"},
+    "JsonKeyDoubleMap": {"string"},  # the names; the values are checked as double
 }
 
 
@@ -207,6 +215,10 @@ def _check_write(builder, write: KeyWrite, types, finding) -> list[Finding]:
         kind = "nullable: use an *OrNull helper" if nullable else "not nullable"
         findings.append(finding(write.line, f"{write.key} is {kind}"))
     wanted = [camel(write.key)] + ([camel(write.key) + "IsNull"] if nullable else [])
+    if write.helper == "JsonKeyDoubleMap":
+        wanted = [camel(write.key) + "Names", camel(write.key) + "Values"]
+        if builder.params.get(wanted[1]) != "double":
+            findings.append(finding(write.line, f"{wanted[1]} must be a double array"))
     given = [t.text for t in write.args]
     if given != wanted:
         findings.append(
@@ -309,6 +321,9 @@ def evaluate_builder(builder: FrameBuilder, seq: int, record: Mapping[str, Any])
     for key, value in record.items():
         values[camel(key)] = value
         values[camel(key) + "IsNull"] = value is None
+        if isinstance(value, Mapping):  # a map is written from parallel name and value arrays
+            values[camel(key) + "Names"] = list(value)
+            values[camel(key) + "Values"] = list(value.values())
     result: str | None = None
     for statement in builder.statements:
         texts = [t.text for t in statement]

@@ -112,6 +112,28 @@ string BuildBarFrame(long seq, string eventId, int schemaVersion, long eventTime
    return f;
 }
 
+string BuildDecisionFrame(long seq, string eventId, int schemaVersion, long eventTimeMs, long account, long magic, string symbol, string modelName, string modelVersion, string action, double probability, double threshold, const string &featuresNames[], const double &featuresValues[], bool uncertain)
+{
+   string f = "{";
+   f += JsonKeyString("type", "decision");
+   f += "," + JsonKeyLong("seq", seq);
+   f += "," + JsonKeyString("event_id", eventId);
+   f += "," + JsonKeyLong("schema_version", schemaVersion);
+   f += "," + JsonKeyLong("event_time_ms", eventTimeMs);
+   f += "," + JsonKeyLong("account", account);
+   f += "," + JsonKeyLong("magic", magic);
+   f += "," + JsonKeyString("symbol", symbol);
+   f += "," + JsonKeyString("model_name", modelName);
+   f += "," + JsonKeyString("model_version", modelVersion);
+   f += "," + JsonKeyString("action", action);
+   f += "," + JsonKeyDouble("probability", probability);
+   f += "," + JsonKeyDouble("threshold", threshold);
+   f += "," + JsonKeyDoubleMap("features", featuresNames, featuresValues);
+   f += "," + JsonKeyBool("uncertain", uncertain);
+   f += "}";
+   return f;
+}
+
 string BuildHelloFrame(int protocol, string eaId, long account, string token, int schemaVersion, long resumeFrom)
 {
    string f = "{";

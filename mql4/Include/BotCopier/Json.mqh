@@ -107,4 +107,16 @@ string JsonKeyDoubleOrNull(string key, double v, bool isNull)
 {
    return "\"" + key + "\":" + (isNull ? "null" : JsonDouble(v));
 }
+
+//--- An Avro map of doubles: {"name":value,...} in the order of names.
+string JsonKeyDoubleMap(string key, const string &names[], const double &values[])
+{
+   string out = "\"" + key + "\":{";
+   for(int i = 0; i < ArraySize(names); i++) {
+      if(i > 0)
+         out += ",";
+      out += JsonString(names[i]) + ":" + JsonDouble(values[i]);
+   }
+   return out + "}";
+}
 //+------------------------------------------------------------------+
