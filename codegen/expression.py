@@ -5,9 +5,10 @@ computation. To check the text the EA will compile (not a Python paraphrase of i
 expression is parsed here as MQL4 parses it and evaluated against an environment that
 implements MT4's built-ins (`botcopier.codegen.chart_mirror`).
 
-The subset is what feature expressions use: numbers, names, calls, indexing (``Close[1]``),
-casts (``(double)x``), unary ``-``/``+``/``!``, ``* / %``, ``+ -``, comparisons and
-``&& ||`` with C precedence. Anything else is refused with the offending token.
+The subset is what feature expressions and the EA's one-line rules use: numbers, names,
+calls, indexing (``Close[1]``), casts (``(double)x``), unary ``-``/``+``/``!``, ``* / %``,
+``+ -``, comparisons, ``&& ||`` and ``?:`` with C precedence. Anything else is refused with
+the offending token.
 
 Examples
 --------
@@ -17,6 +18,8 @@ Examples
 >>> env = Environment(functions={"Max": max}, series={"Close": lambda shift: 10.0 * shift})
 >>> evaluate(tree, env)
 1.0
+>>> evaluate(parse("Close[1] > 15 ? 1 : Close[2] > 15 ? 2 : 3"), env)
+2.0
 """
 
 from __future__ import annotations
@@ -56,6 +59,15 @@ class _Parser:
         self.index += 1
         return token
 
+    def conditional(self) -> Node:
+        test = self.binary()
+        if self.peek() != "?":
+            return test
+        self.take("?")
+        then = self.conditional()
+        self.take(":")
+        return ("?:", test, then, self.conditional())
+
     def binary(self, level: int = 0) -> Node:
         if level == len(_LEVELS):
             return self.unary()
@@ -82,7 +94,7 @@ class _Parser:
         if token.kind == "number":
             return ("num", float(token.text))
         if token.text == "(":
-            inner = self.binary()
+            inner = self.conditional()
             self.take(")")
             return inner
         if token.kind != "ident":
@@ -91,14 +103,14 @@ class _Parser:
             self.take("(")
             args: list[Node] = []
             while self.peek() != ")":
-                args.append(self.binary())
+                args.append(self.conditional())
                 if self.peek() == ",":
                     self.take(",")
             self.take(")")
             return ("call", token.text, args)
         if self.peek() == "[":
             self.take("[")
-            shift = self.binary()
+            shift = self.conditional()
             self.take("]")
             return ("index", token.text, shift)
         return ("name", token.text)
@@ -106,7 +118,7 @@ class _Parser:
 
 def parse(text: str) -> Node:
     parser = _Parser(text)
-    tree = parser.binary()
+    tree = parser.conditional()
     if parser.peek() is not None:
         raise ExpressionError(f"{text!r}: unexpected {parser.peek()!r} after the expression")
     return tree
@@ -158,6 +170,8 @@ def evaluate(tree: Node, env: Environment) -> float:
     if kind == "cast":
         value = evaluate(tree[2], env)
         return float(int(value)) if tree[1] in ("int", "long") else float(value)
+    if kind == "?:":  # only the branch taken is evaluated, as in C
+        return evaluate(tree[2] if evaluate(tree[1], env) else tree[3], env)
     if kind == "unary":
         value = evaluate(tree[2], env)
         return -value if tree[1] == "-" else float(not value) if tree[1] == "!" else value
