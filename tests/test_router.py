@@ -3,12 +3,14 @@
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,8 @@ from botcopier.bridge.exceptions import RouterError, RouterStateError
 from botcopier.bridge.router import ModelRouter, arm_names
 from botcopier.bridge.router_http import RouterServer
 from tests.helpers import free_port
+
+REPO = Path(__file__).resolve().parent.parent
 
 # Three models trading with risk 1 and target 2: each trade earns +2 or -1. Their win rates
 # give mean rewards of -0.25, +0.5 and +0.05 per trade: the middle one is best.
@@ -247,3 +251,17 @@ def test_the_cli_serves_until_sigterm_and_reports_a_corrupt_state(tmp_path):
     assert failed.returncode == 2
     assert failed.stderr.startswith("botcopier: error: ")
     assert state_file.read_text() == "garbage"
+
+
+def test_the_mql4_include_calls_what_the_router_serves(serve):
+    source = (REPO / "mql4" / "Include" / "BotCopier" / "Router.mqh").read_text()
+    calls = re.findall(r'RouterRequest\("(GET|POST)", "(/\w+)"', source)
+    assert calls == [("GET", "/choose"), ("POST", "/reward")]
+    assert '"arm=" + IntegerToString(arm) + "&reward=" + DoubleToString(reward, 8)' in source
+
+    _, base = serve()
+    choice = get(base, "/choose")
+    # What RouterReward sends: form fields, the reward with 8 decimals.
+    status, reply = post(base, "/reward", f"arm={choice['arm']}&reward={-12.5:.8f}".encode())
+    assert status == 200
+    assert reply["mean_reward"] == -12.5
