@@ -48,6 +48,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run_router(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.bridge.exceptions import RouterError
     from botcopier.bridge.router import ModelRouter, arm_names
     from botcopier.bridge.router_http import RouterServer
 
@@ -61,7 +62,10 @@ def run_router(settings: Settings, args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    server = RouterServer(router).start(host, port)
+    try:
+        server = RouterServer(router).start(host, port)
+    except OSError as exc:
+        raise RouterError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     arms = ", ".join(f"{i}={arm.name}" for i, arm in enumerate(router.bandit.arms))
     print(
         f"router ({algorithm}) on http://{host}:{server.port} arms {arms}; state {state_file}",

@@ -195,3 +195,10 @@ def test_the_terminal_session_labels_skips_quits_and_resumes(tmp_path):
     result = sample_weights(times, uncertain_file=out, uncertain_weight=2.0)
     assert result.label_overrides == {0: "buy", 1: "close", 2: "sell"}
     assert result.problems == []
+
+
+def test_unknown_features_to_show_are_an_error(tmp_path, run):
+    log = write_log(tmp_path / "decisions.csv", [decision(0)])
+    code, _, err = run(log, "--out", tmp_path / "labels.csv", "--features", "rsi_14,macd")
+    assert code == 2
+    assert "the log has no macd" in err

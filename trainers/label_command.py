@@ -61,7 +61,7 @@ def run_label(
     ask: Callable[[str], str] = input,
 ) -> int:
     from botcopier.trainers import labelling
-    from botcopier.trainers.decision_log import read_decision_log
+    from botcopier.trainers.decision_log import LabelError, read_decision_log
     from botcopier.trainers.label_rules import parse_rule
 
     log = read_decision_log(args.decisions, args.server_utc_offset)
@@ -90,7 +90,10 @@ def run_label(
         problems += csv_problems
     else:
         todo = [d for d in uncertain if (d.time_ms, d.symbol) not in existing]
-        shown = args.features.split(",") if args.features else 8
+        shown = [name.strip() for name in args.features.split(",")] if args.features else 8
+        unknown = sorted(set(shown) - set(log.features)) if args.features else []
+        if unknown:
+            raise LabelError(f"--features: the log has no {', '.join(unknown)}")
         say(f"{len(todo)} uncertain decisions to label ({len(uncertain) - len(todo)} done)")
         labels, _ = labelling.label_interactively(todo, ask, say, shown)
 
