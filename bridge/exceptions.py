@@ -18,3 +18,11 @@ class FrameError(BridgeError):
         self.reason = reason
         self.seq = seq
         self.fatal = fatal
+
+
+class RouterError(BridgeError):
+    """The model router was asked something it cannot do (unknown arm, bad reward, ...)."""
+
+
+class RouterStateError(RouterError):
+    """The router's state file cannot be read back; it is left as it is."""
