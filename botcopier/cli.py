@@ -36,6 +36,7 @@ BOTCOPIER_<SECTION>__<FIELD> variables, e.g. BOTCOPIER_BROKER__PORT=19092.
 COMMAND_MODULES: tuple[str, ...] = (
     "botcopier.bridge.router_command",
     "botcopier.trainers.label_command",
+    "botcopier.codegen.generate_command",
 )
 
 
