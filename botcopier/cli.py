@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "botcopier.bridge.router_command",
     "botcopier.trainers.label_command",
     "botcopier.codegen.generate_command",
+    "botcopier.trainers.replay_command",
 )
 
 
