@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from botcopier.codegen.strategy import (
+    BarDecision,
     StrategyInputs,
     check_ensemble,
     decide_bar,
@@ -188,15 +189,13 @@ class _Decisions:
         self.models, self.matrix, self.inputs = models, matrix, inputs
         self.classes = check_ensemble(models)
         self.thresholds = ensemble_thresholds(models)
-        self.usable = matrix.drop(columns="position", errors="ignore").notna().all(axis=1)
-        self.usable = self.usable.to_numpy()
-        reads_position = any(f["name"] == "position" for m in models for f in m["features"])
+        known = matrix.drop(columns="position", errors="ignore").notna().all(axis=1)
+        self.usable = known.to_numpy()
+        self.reads_position = "position" in matrix.columns
         # Probabilities depend on the path only through `position`: compute every row once for
         # each value it can take, and pick the one the simulation holds.
-        self.proba = {
-            p: self._proba(p) for p in ((-1, 0, 1) if reads_position else (0,))
-        }  # fmt: skip
-        self.reads_position = reads_position
+        positions = (-1, 0, 1) if self.reads_position else (0,)
+        self.proba = {p: self._proba(p) for p in positions}
 
     def rows(self, position: int, index: np.ndarray | slice) -> list[np.ndarray]:
         frame = self.matrix.iloc[index]
@@ -211,7 +210,7 @@ class _Decisions:
             out[index] = ensemble_proba(self.models, self.rows(position, index))
         return out
 
-    def on_row(self, i: int, position: int):
+    def on_row(self, i: int, position: int) -> BarDecision:
         proba = self.proba[position if self.reads_position else 0][i]
         return decide_bar(proba, self.classes, self.thresholds, self.inputs.uncertainty_margin)
 
