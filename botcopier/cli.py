@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "botcopier.trainers.label_command",
     "botcopier.codegen.generate_command",
     "botcopier.trainers.replay_command",
+    "botcopier.trainers.backtest_command",
 )
 
 

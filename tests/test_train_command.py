@@ -46,6 +46,13 @@ def test_evaluate_scores_a_clone_from_files_and_ends_with_a_result_line(bot_file
     assert fields["bot"] == "None:1002" and fields["family"] in ("linear", "lightgbm")
     assert float(fields["entry_macro_f1"]) >= 0.95 and float(fields["bar_agreement"]) >= 0.99
     assert "buy_precision" in fields and "close_recall" in fields
+    # The entry timing comes last, after the keys that were there before it.
+    timing = ["timing_matched_share", "timing_unmatched", "timing_mean_bars",
+              "timing_median_bars"]  # fmt: skip
+    assert list(fields)[-4:] == timing and list(fields)[:2] == ["bot", "family"]
+    assert float(fields["timing_matched_share"]) >= 0.95
+    assert float(fields["timing_median_bars"]) == 0.0
+    assert "entry timing" in output
 
 
 def test_train_writes_a_versioned_model_that_evaluate_can_score(bot_files, tmp_path, capsys):

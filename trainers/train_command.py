@@ -4,8 +4,9 @@ Both read one bot's history (from Kafka by ``--account``/``--magic``, or from ``
 ``--events`` files), build the bar table and train with `train_clone`. ``train`` saves the
 document as ``<out>/<name>-<version>.model.json``; ``evaluate`` prints the clone's test
 scores (trained on the first 70% by time unless ``--test`` says otherwise) or, with
-``--model``, the scores of an existing model on the same test window, and ends with one
-``RESULT`` line.
+``--model``, the scores of an existing model on the same test window, and its entry timing
+(`entry_timing`: how many bars from each of the bot's entries the clone's nearest one of
+the same side is, within ±5 bars), and ends with one ``RESULT`` line.
 
 ``--model auto`` fits the linear model and LightGBM and keeps the one with the better
 validation entry macro-F1 (the linear one on a tie: simpler to run in MT4).
@@ -25,6 +26,8 @@ from botcopier.config import Settings
 from botcopier.names import clone_model_name
 from botcopier.trainers.batch import TrainOptions, TrainResult, installed_family, train_clone
 from botcopier.trainers.dataset import Dataset, NotEnoughDataError, build_dataset, time_split
+from botcopier.trainers.entry_timing import describe_timing, entry_timing
+from botcopier.trainers.entry_timing import result_fields as timing_fields
 from botcopier.trainers.features import DEFAULT_FEATURES, FEATURES
 from botcopier.trainers.model_document import load_model, save_model
 from botcopier.trainers.model_eval import decide, predict_proba
@@ -45,6 +48,7 @@ from botcopier.trainers.train_extras import (
 )
 
 Say = Callable[[str], None]
+TIMING_WINDOW_BARS = 5  # a clone entry this many bars from the bot's still counts as it
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,7 +126,9 @@ def train_best(
     return max(results, key=lambda r: r.validation["entry_macro_f1"])  # first wins a tie
 
 
-def _result_line(history: BotHistory, family: str, scores: dict[str, Any]) -> str:
+def _result_line(
+    history: BotHistory, family: str, scores: dict[str, Any], extra: dict[str, str] | None = None
+) -> str:
     bot = history.bot
     fields = {
         "bot": f"{bot.get('account')}:{bot.get('magic')}",
@@ -136,6 +142,7 @@ def _result_line(history: BotHistory, family: str, scores: dict[str, Any]) -> st
             fields[f"{label}_precision"] = f"{s['precision']:.4f}"
             fields[f"{label}_recall"] = f"{s['recall']:.4f}"
             fields[f"{label}_support"] = s["support"]
+    fields.update(extra or {})
     return "RESULT " + " ".join(f"{k}={v}" for k, v in fields.items())
 
 
@@ -160,9 +167,15 @@ def run_evaluate(settings: Settings, args: argparse.Namespace, say: Say) -> int:
         if result.test is None:
             raise NotEnoughDataError("--test must leave bars to score")
         scores, family = result.test, result.document["estimator"]["family"]
-    for line in describe(scores):
+        # The test rows train_clone scored, decided again for their timing.
+        test = data.rows(time_split(len(data), validation=args.validation, test=args.test).test)
+        names = [f["name"] for f in result.document["features"]]
+        rows = test.features[names].to_numpy(float)
+        said = decide(result.document, predict_proba(result.document, rows))
+    timing = entry_timing(list(test.labels), said, window_bars=TIMING_WINDOW_BARS)
+    for line in describe(scores) + describe_timing(timing):
         say(line)
-    say(_result_line(history, family, scores))
+    say(_result_line(history, family, scores, timing_fields(timing)))
     return 0
 
 
