@@ -33,7 +33,10 @@ BOTCOPIER_<SECTION>__<FIELD> variables, e.g. BOTCOPIER_BROKER__PORT=19092.
 # Modules that add their own subcommand: each has ``add_command(commands)``, which adds a
 # parser whose ``handler(settings, args) -> int`` runs it (imports inside the handler, so
 # ``botcopier --help`` stays fast).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "botcopier.streams.registry_command",
+    "botcopier.streams.filesync_command",
+)
 
 
 def _say(line: str) -> None:
