@@ -11,7 +11,7 @@ a second rollback goes one further back instead of returning to the version just
 
 Examples
 --------
->>> records = [_demo("m", "v1", 0.6), _demo("m", "v2", 0.9), _demo("m", "v3", 0.7)]
+>>> records = [example_record("m", v, f1) for v, f1 in [("v1", 0.6), ("v2", 0.9), ("v3", 0.7)]]
 >>> [v.version for v in versions_of(records)["m"]]
 ['v3', 'v2', 'v1']
 >>> best_version(versions_of(records)["m"], "test_entry_macro_f1").version
@@ -155,7 +155,7 @@ def records_of(groups: dict[str, list[dict[str, Any]]], name: str) -> list[dict[
     return groups[name]
 
 
-def _demo(name: str, version: str, score: float) -> dict[str, Any]:
+def example_record(name: str, version: str, score: float) -> dict[str, Any]:
     return {
         "event_id": f"mp-{name}-{version}",
         "event_time_ms": 0,

@@ -6,8 +6,8 @@ chosen version so that the file-sync ships it.
 
 Examples
 --------
->>> from botcopier.streams.model_registry import _demo, versions_of
->>> version = versions_of([_demo("m", "v1", 0.25)])["m"][0]
+>>> from botcopier.streams.model_registry import example_record, versions_of
+>>> version = versions_of([example_record("m", "v1", 0.25)])["m"][0]
 >>> describe_version(version, current=True)
 '  * v1  created ?  published 1970-01-01 00:00Z  sha256 v1v1v1v1v1v1  test_entry_macro_f1=0.2500'
 """

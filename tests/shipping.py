@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import copy
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from botcopier.cli import main
 from botcopier.config import Settings
+from botcopier.schemas.codec import ValueCodec
+from botcopier.streams.filesync import FileSync, serve
 from botcopier.trainers.batch import TrainOptions, train_clone
 from botcopier.trainers.dataset import build_dataset
 from botcopier.trainers.model_document import model_version, validate_model
+from botcopier.trainers.publishing import RecordPublisher, model_published_record
 from tests.clone_data import simulated_bots
+from tests.helpers import consume_to_end
 
 BOT = {"symbol": "EURUSD", "timeframe_minutes": 60, "account": 7, "magic": 1001}
 
@@ -59,3 +64,23 @@ class Cli:
         code = main([str(a) for a in args])
         out = self.capsys.readouterr()
         return code, out.out, out.err
+
+
+def published(settings: Settings) -> list[dict[str, Any]]:
+    """Every record on the models topic, decoded, oldest first."""
+    codec, topic = ValueCodec.from_settings(settings), settings.topic("models")
+    return [codec.decode(m.value(), topic=topic).record for m in consume_to_end(settings, topic)]
+
+
+def publish_docs(settings: Settings, *docs: dict[str, Any]) -> None:
+    publisher = RecordPublisher(settings)
+    for doc in docs:
+        publisher.send("models", "ModelPublished", doc["name"], model_published_record(doc))
+    publisher.flush()
+
+
+def sync_once(settings: Settings, files: Path, keep: int = 5) -> FileSync:
+    """`botcopier filesync --once` into ``files``; the FileSync, to read its counters."""
+    sync = FileSync([files], keep, say=print)
+    serve(settings, sync, print, once=True)
+    return sync

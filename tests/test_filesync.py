@@ -20,8 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from botcopier.streams.filesync import FileSync, serve
 from botcopier.trainers.model_document import ModelFormatError, parse_model, save_model
 from botcopier.trainers.publishing import RecordPublisher, model_published_record
-from tests.helpers import consume_to_end, free_port
-from tests.shipping import Cli, trained_clone, variant
+from tests.helpers import free_port
+from tests.shipping import Cli, publish_docs, published, sync_once, trained_clone, variant
 
 pytestmark = pytest.mark.broker
 NAME = "clone-7-1001"
@@ -37,26 +37,6 @@ def files(tmp_path) -> Path:
     folder = tmp_path / "terminal" / "MQL4" / "Files"
     folder.mkdir(parents=True)
     return folder
-
-
-def published(settings) -> list[dict]:
-    from botcopier.schemas.codec import ValueCodec
-
-    codec, topic = ValueCodec.from_settings(settings), settings.topic("models")
-    return [codec.decode(m.value(), topic=topic).record for m in consume_to_end(settings, topic)]
-
-
-def publish_docs(settings, *docs) -> None:
-    publisher = RecordPublisher(settings)
-    for doc in docs:
-        publisher.send("models", "ModelPublished", doc["name"], model_published_record(doc))
-    publisher.flush()
-
-
-def sync_once(settings, files: Path, keep: int = 5) -> FileSync:
-    sync = FileSync([files], keep, say=print)
-    serve(settings, sync, print, once=True)
-    return sync
 
 
 def sample(sync: FileSync, metric: str, **labels: str) -> float:
