@@ -34,11 +34,13 @@ BOTCOPIER_<SECTION>__<FIELD> variables, e.g. BOTCOPIER_BROKER__PORT=19092.
 # parser whose ``handler(settings, args) -> int`` runs it (imports inside the handler, so
 # ``botcopier --help`` stays fast).
 COMMAND_MODULES: tuple[str, ...] = (
+    "botcopier.codegen.generate_command",
+    "botcopier.streams.registry_command",
+    "botcopier.streams.filesync_command",
+    "botcopier.trainers.backtest_command",
+    "botcopier.trainers.replay_command",
     "botcopier.bridge.router_command",
     "botcopier.trainers.label_command",
-    "botcopier.codegen.generate_command",
-    "botcopier.trainers.replay_command",
-    "botcopier.trainers.backtest_command",
 )
 
 
