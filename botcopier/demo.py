@@ -5,8 +5,9 @@ Observer EAs sending bars, trades and metric snapshots, one of them with a bot w
 fades → the agents' metrics shown live as the EAs trade, and the retrain request the fading
 bot causes → the retrain service answering it (a bot that peeks at the future cannot be
 cloned: its candidate is rejected, with the figures) → a clone of the MA-cross bot trained
-from Kafka and written into a demo ``MQL4/Files`` folder → what landed on the topics,
-decoded. Each later part of BotCopier extends it.
+from Kafka → published, synced by file-sync into a demo ``MQL4/Files`` folder, generated as
+a strategy EA and backtested on the bars after its training window → what landed on the
+topics, decoded. Each later part of BotCopier extends it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pydantic import SecretStr
 
 from botcopier.bridge.simulator.run import SimulationPlan, simulate
 from botcopier.config import Settings
+from botcopier.demo_ship import ship_clone
 from botcopier.infra.broker import start_broker, stop
 from botcopier.infra.broker import status as broker_status
 from botcopier.services import ServiceProcess, botcopier_command
@@ -150,21 +152,21 @@ def run_demo(settings: Settings, keep_running: bool = False, bars: int = 1_200) 
     )
     settings = _with_demo_tokens(settings, plan)
     was_running = broker_status(settings).running
-    _say("== 1/9 broker")
+    _say("== 1/10 broker")
     state = start_broker(settings, progress=_say)
     services: list[ServiceProcess] = []
     try:
-        _say("== 2/9 topics")
+        _say("== 2/10 topics")
         create_topics(settings, progress=lambda line: _say(f"  {line}"))
         before = message_counts(settings, SHOWN_TOPICS)
 
-        _say(f"== 3/9 bridge on {settings.bridge.host}:{settings.bridge.port}")
+        _say(f"== 3/10 bridge on {settings.bridge.host}:{settings.bridge.port}")
         bridge = _start(settings, "bridge", ["bridge"], _bridge_env(settings))
         services.append(bridge)
         bridge.start(port=settings.bridge.port, host=settings.bridge.host)
         _say(f"  healthz: {_bridge_health(settings)}  (log: {bridge.log_path})")
 
-        _say("== 4/9 agents worker and metrics collector")
+        _say("== 4/10 agents worker and metrics collector")
         agents = _start(settings, "agents", ["agents"], _service_env(settings))
         services.append(agents)
         agents.start(port=settings.agents.web_port, timeout_s=60)
@@ -181,7 +183,7 @@ def run_demo(settings: Settings, keep_running: bool = False, bars: int = 1_200) 
         _say(f"  logs: {agents.log_path}, {collector.log_path}")
 
         _say(
-            f"== 5/9 simulator: {plan.eas} EAs x {plan.bars} H1 bars, 3 bots each; "
+            f"== 5/10 simulator: {plan.eas} EAs x {plan.bars} H1 bars, 3 bots each; "
             f"{plan.ea_id(0)} also runs a bot whose edge fades after {plan.bars // 3} bars "
             f"(magic {FADING_MAGIC})"
         )
@@ -197,7 +199,7 @@ def run_demo(settings: Settings, keep_running: bool = False, bars: int = 1_200) 
         view.wait_quiet()
         seen = view.stop()
 
-        _say("== 6/9 what the agents concluded")
+        _say("== 6/10 what the agents concluded")
         for bot, metrics in sorted(seen.latest.items()):
             _say(f"  {metrics_line(bot, metrics)}")
         fading_bot = f"{plan.account_base + 1}:{FADING_MAGIC}"
@@ -210,17 +212,22 @@ def run_demo(settings: Settings, keep_running: bool = False, bars: int = 1_200) 
         for line in _collector_figures(settings):
             _say(line)
 
-        _say(f"== 7/9 retrain service: answering the {len(seen.retrains)} retrain requests")
+        _say(f"== 7/10 retrain service: answering the {len(seen.retrains)} retrain requests")
         decisions = _answer_retrains(settings, len(seen.retrains))
         for decision in decisions:
             _say(f"  {decision['model_name']} {decision['outcome']}: {decision['reason']}")
 
         clone_bot = (plan.account_base + 1, 1001)
-        files = settings.paths.state_dir / "demo-mt4" / "MQL4" / "Files"
-        _say(f"== 8/9 a clone of the MA-cross bot {clone_bot[0]}:{clone_bot[1]}, from Kafka")
-        model_path = _train_clone(settings, *clone_bot, files)
+        mt4_root = settings.paths.state_dir / "demo-mt4"
+        _say(f"== 8/10 a clone of the MA-cross bot {clone_bot[0]}:{clone_bot[1]}, from Kafka")
+        model_path = _train_clone(settings, *clone_bot, settings.paths.state_dir / "demo-models")
 
-        _say("== 9/9 on the topics")
+        _say("== 9/10 ship it: publish, file-sync into MT4's Files folder, strategy EA, backtest")
+        shipped = None
+        if model_path is not None:
+            shipped = ship_clone(settings, model_path, mt4_root, lambda line: _say(f"  {line}"))
+
+        _say("== 10/10 on the topics")
         after = message_counts(settings, SHOWN_TOPICS)
         for name in SHOWN_TOPICS:
             _say(f"  {settings.topic(name):28} +{after[name] - before[name]} (total {after[name]})")
@@ -241,9 +248,11 @@ def run_demo(settings: Settings, keep_running: bool = False, bars: int = 1_200) 
         _say(f"the fading bot's collapse asked for a retrain: {bool(fading_requests)}")
         answered = len(decisions) == len(seen.retrains)
         _say(f"every retrain request answered with a reason: {answered}")
-        _say(f"clone model written into the demo MT4 Files folder: {model_path}")
+        synced = shipped.synced if shipped else None
+        _say(f"clone model published and synced into the demo MT4 Files folder: {synced}")
+        _say(f"strategy EA generated: {shipped.expert if shipped else None}")
         _say(f"broker: {state.display_name} on {state.bootstrap}")
-        return 0 if exactly_once and fading_requests and answered and model_path else 1
+        return 0 if exactly_once and fading_requests and answered and synced else 1
     finally:
         for service in reversed(services):
             if service.process is not None:

@@ -104,8 +104,11 @@ def test_demo_runs_end_to_end_and_leaves_nothing_running(tmp_path):
     assert "the fading bot's collapse asked for a retrain: True" in out
     assert "GET /metrics?limit=3 -> 3 newest bot metrics" in out  # the collector
     assert "every retrain request answered with a reason: True" in out
-    assert "clone model written into the demo MT4 Files folder: " in out
+    assert "checksum matches the published record: True" in out
+    assert "clone model published and synced into the demo MT4 Files folder: /" in out
     assert list((tmp_path / "demo-mt4" / "MQL4" / "Files").glob("clone-*.model.json"))
+    assert list((tmp_path / "demo-mt4" / "MQL4" / "Experts").glob("BotCopier_clone-*.mq4"))
+    assert "backtest on the bars after the training window:" in out
     assert "botcopier_bot_win_rate{" in out
     for service in ("bridge", "agents", "collector"):
         assert f"{service} stopped (exit 0)" in out
