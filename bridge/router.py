@@ -33,17 +33,15 @@ botcopier.bridge.exceptions.RouterError: no arm '3': arms are 0..1 or trend, ran
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
-import os
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from botcopier.atomic_file import write_atomic
 from botcopier.bridge.bandit import Bandit, make_bandit
 from botcopier.bridge.exceptions import RouterError, RouterStateError
 
@@ -203,25 +201,3 @@ def read_state(path: Path) -> dict[str, Any] | None:
     if state.get("version") != STATE_VERSION:
         raise RouterStateError(f"{path}: unsupported state version {state.get('version')!r}")
     return state
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so a reader sees the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    # The rename itself survives a power cut only once the folder is synced.
-    with contextlib.suppress(OSError):
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)

@@ -27,6 +27,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from botcopier import __version__
+from botcopier.atomic_file import write_atomic
 from botcopier.codegen.checks import check_frames, lint_sources
 from botcopier.codegen.checks.source import SourceFile, tokenize
 from botcopier.codegen.strategy import check_ensemble
@@ -131,10 +132,7 @@ def _write_new(path: Path, text: str) -> None:
                 f"{path} exists with other content; generated EAs are never overwritten"
             )
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
+    write_atomic(path, text)
 
 
 def generate(
@@ -170,7 +168,5 @@ def generate(
     for model in models:
         folder = out / "MQL4" / "Files"
         files.append(save_model(model, folder / f"{model['name']}.model.json"))
-        golden = folder / f"{model['name']}.golden.csv"
-        golden.write_text(golden_cases(model), encoding="utf-8")
-        files.append(golden)
+        files.append(write_atomic(folder / f"{model['name']}.golden.csv", golden_cases(model)))
     return Generated(expert, copied, files)

@@ -27,11 +27,11 @@ path separator ('/' or '\\\\'), so it could write outside the folder
 from __future__ import annotations
 
 import os
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from botcopier.atomic_file import sync_directory, write_atomic
 from botcopier.exceptions import BotCopierError
 
 SUFFIX = ".model.json"
@@ -89,17 +89,6 @@ def versioned_file_name(name: str, version: str) -> str:
     return f"{name}-{check_file_part(version, 'model version')}{SUFFIX}"
 
 
-def _sync_directory(folder: Path) -> None:
-    # The rename lives in the folder's entry table: without this a power cut may forget it.
-    if os.name != "posix":
-        return  # Windows cannot open a folder for fsync; NTFS journals the rename itself
-    handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
-
-
 def same_content(path: Path, data: bytes) -> bool:
     """Whether ``path`` exists and holds exactly ``data``."""
     try:
@@ -108,22 +97,6 @@ def same_content(path: Path, data: bytes) -> bool:
         return path.read_bytes() == data
     except FileNotFoundError:
         return False
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new bytes only."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, FILE_MODE)  # mkstemp makes it 0600; umask must not decide either
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _sync_directory(path.parent)
 
 
 @dataclass(frozen=True)
@@ -139,7 +112,7 @@ def put_file(folder: Path, file_name: str, data: bytes) -> WriteResult:
         raise UnsafeNameError(f"{file_name!r} is not a plain file name")
     if same_content(path, data):
         return WriteResult(path, written=False)
-    write_atomic(path, data)
+    write_atomic(path, data, mode=FILE_MODE)
     return WriteResult(path, written=True)
 
 
@@ -162,7 +135,7 @@ def prune_versions(folder: Path, name: str, known: list[str], keep: int) -> list
             continue
         removed.append(path)
     if removed:
-        _sync_directory(folder)
+        sync_directory(folder)
     return removed
 
 

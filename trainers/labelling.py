@@ -34,13 +34,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from botcopier.atomic_file import write_atomic
 from botcopier.trainers.decision_log import (
     Decision,
     LabelError,
@@ -231,15 +230,4 @@ def write_labels(path: Path, labels: Iterable[Label]) -> None:
         writer.writerow(
             (label.time_ms, label.label, label.symbol, label.model_action, label.model_probability)
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(buffer.getvalue())
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; the trainer reads it
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(path, buffer.getvalue())

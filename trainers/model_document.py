@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
@@ -36,6 +34,7 @@ from typing import Any
 import numpy as np
 from jsonschema import Draft202012Validator
 
+from botcopier.atomic_file import write_atomic
 from botcopier.exceptions import BotCopierError
 
 FORMAT = "botcopier.model"
@@ -130,22 +129,8 @@ def dumps_model(doc: Mapping[str, Any]) -> str:
 
 
 def save_model(doc: Mapping[str, Any], path: Path) -> Path:
-    """Write atomically (temporary file, fsync, rename); returns ``path``."""
-    text = dumps_model(doc)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a model is meant to be read
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    """Write atomically (temporary file, fsync, rename), readable by all; returns ``path``."""
+    return write_atomic(Path(path), dumps_model(doc))
 
 
 def model_version(created_ms: int, content: Mapping[str, Any]) -> str:

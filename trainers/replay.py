@@ -28,6 +28,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from botcopier.atomic_file import write_atomic
 from botcopier.codegen.strategy import decide_bar
 from botcopier.trainers.decision_log import LabelError, read_decision_log
 from botcopier.trainers.model_eval import predict_proba
@@ -93,13 +95,11 @@ def replay_decisions(
 
 def write_divergences(result: ReplayResult, path: Path, weight: float) -> Path:
     """The divergences as the replay file `sample_weights` reads (atomically)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(COLUMNS)
-        for d in result.divergences:
-            writer.writerow([d.time_ms, d.symbol, d.logged, repr(d.logged_probability), d.now,
-                             repr(d.now_probability), repr(weight)])  # fmt: skip
-    temporary.replace(path)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for d in result.divergences:
+        writer.writerow([d.time_ms, d.symbol, d.logged, repr(d.logged_probability), d.now,
+                         repr(d.now_probability), repr(weight)])  # fmt: skip
+    write_atomic(path, buffer.getvalue())
     return path
