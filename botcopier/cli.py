@@ -484,6 +484,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_data_arguments(evaluate)
     evaluate.add_argument("--score-model", type=Path, help="score this model.json instead")
+    evaluate.add_argument(
+        "--decisions", type=Path, help="score an EA's decision log (CSV) on the bot's bars instead"
+    )
+    evaluate.add_argument("--server-utc-offset", type=float, default=0.0, metavar="HOURS",
+                          help="for decision times logged as MT4 server time")  # fmt: skip
     evaluate.set_defaults(handler=_cmd_evaluate)
 
     retrainer = commands.add_parser(

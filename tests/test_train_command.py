@@ -123,3 +123,34 @@ def test_evaluate_with_a_family_that_is_not_installed_warns_and_uses_lightgbm(
     output = capsys.readouterr().out
     assert "warning: xgboost is not installed (pip install xgboost-cpu): using LightGBM" in output
     assert result_fields(output)["family"] == "lightgbm"
+
+
+def test_evaluate_scores_an_eas_decision_log_against_what_the_bot_did(bot_files, tmp_path, capsys):
+    from botcopier.trainers.dataset import build_dataset
+    from botcopier.trainers.sources import history_from_files
+
+    bars, events = bot_files
+    history = history_from_files(bars, events, account=None, magic=1001)
+    data = build_dataset(history.bars, history.events)
+    truth = list(data.labels)[-500:]
+    said = list(truth)
+    entries = [i for i, label in enumerate(truth) if label in ("buy", "sell")]
+    for i in entries[:4]:
+        said[i] = "none"  # the EA missed four of the bot's entries
+    times = data.time_ms.to_numpy()[-500:] + 3_600_000
+    lines = ["time,symbol,model_version,action,probability,threshold,uncertain,rsi_14"]
+    lines += [f"{t},EURUSD,v1,{a},0.9,0.5,0,50" for t, a in zip(times, said, strict=True)]
+    lines.append("1,EURUSD,v1,buy,0.9,0.5,0,50")  # not a time: reported
+    lines.append("4102444800000,EURUSD,v1,buy,0.9,0.5,0,50")  # 2100: no bar of the bot's
+    log = tmp_path / "decisions.csv"
+    log.write_text("\n".join(lines) + "\n")
+    common = ["--bars", str(bars), "--events", str(events), "--magic", "1001"]
+    assert main(["evaluate", *common, "--decisions", str(log)]) == 0
+    output = capsys.readouterr().out
+    assert "500 logged decisions on the bot's bars; 1 on no bar of its history" in output
+    assert "unreadable: " in output and "decisions.csv:502" in output
+    fields = result_fields(output)
+    assert fields["family"] == "decisions" and fields["test_bars"] == "500"
+    assert float(fields["bar_agreement"]) == pytest.approx(496 / 500)
+    support = int(fields["buy_support"]) + int(fields["sell_support"])
+    assert support == len(entries)

@@ -150,7 +150,21 @@ def run_evaluate(settings: Settings, args: argparse.Namespace, say: Say) -> int:
     history = load_history(settings, args, say)
     data = build_dataset(history.bars, history.events, DEFAULT_FEATURES)
     say(f"{len(history.bars)} bars, {len(history.events)} events, {len(data)} usable bars")
-    if args.score_model:
+    if getattr(args, "decisions", None):
+        from botcopier.trainers.decision_log import read_decision_log
+        from botcopier.trainers.decision_scores import pair_decisions
+
+        log = read_decision_log(args.decisions, args.server_utc_offset)
+        paired = pair_decisions(data, history.bot["timeframe_minutes"], log.decisions)
+        for problem in log.problems:
+            say(f"unreadable: {problem}")
+        say(f"{len(paired.said)} logged decisions on the bot's bars; "
+            f"{len(paired.unmatched)} on no bar of its history")  # fmt: skip
+        if not paired.said:
+            raise NotEnoughDataError(f"no decision of {args.decisions} falls on the bot's bars")
+        truth, said = paired.truth, paired.said
+        scores, family = clone_scores(truth, said), "decisions"
+    elif args.score_model:
         model = load_model(args.score_model)
         split = time_split(len(data), validation=0.0, test=args.test)
         test = data.rows(split.test)
@@ -159,7 +173,8 @@ def run_evaluate(settings: Settings, args: argparse.Namespace, say: Say) -> int:
         if missing:
             raise NotEnoughDataError(f"the model uses features this botcopier lacks: {missing}")
         said = decide(model, predict_proba(model, test.features[names].to_numpy(float)))
-        scores, family = clone_scores(list(test.labels), said), model["estimator"]["family"]
+        truth = list(test.labels)
+        scores, family = clone_scores(truth, said), model["estimator"]["family"]
         say(f"model {model['name']} {model['version']} on the last {len(test)} bars")
     else:
         options = options_from(args, args.family or "auto")
@@ -172,7 +187,8 @@ def run_evaluate(settings: Settings, args: argparse.Namespace, say: Say) -> int:
         names = [f["name"] for f in result.document["features"]]
         rows = test.features[names].to_numpy(float)
         said = decide(result.document, predict_proba(result.document, rows))
-    timing = entry_timing(list(test.labels), said, window_bars=TIMING_WINDOW_BARS)
+        truth = list(test.labels)
+    timing = entry_timing(truth, said, window_bars=TIMING_WINDOW_BARS)
     for line in describe(scores) + describe_timing(timing):
         say(line)
     say(_result_line(history, family, scores, timing_fields(timing)))
