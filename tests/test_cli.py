@@ -8,12 +8,12 @@ import sys
 import pytest
 
 
-def run_cli(*args, env=None, cwd=None):
+def run_cli(*args, env=None, cwd=None, timeout_s=120):
     return subprocess.run(
         [sys.executable, "-m", "botcopier.cli", *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout_s,
         env={**os.environ, **(env or {})},
         cwd=cwd,
         check=False,
@@ -77,6 +77,7 @@ def test_topics_list_shows_prefix_and_compaction():
 
 
 @pytest.mark.broker
+@pytest.mark.timeout(540)
 def test_demo_runs_end_to_end_and_leaves_nothing_running(tmp_path):
     from tests.helpers import broker_overrides, free_port
 
@@ -88,7 +89,8 @@ def test_demo_runs_end_to_end_and_leaves_nothing_running(tmp_path):
         "BOTCOPIER_AGENTS__WEB_PORT": str(free_port()),
         **{f"BOTCOPIER_{k}": v for k, v in broker_overrides("kafka").items()},
     }
-    result = run_cli("demo", env=env)
+    # A bound, not a speed target: the demo trains and backtests, and CI machines are shared.
+    result = run_cli("demo", env=env, timeout_s=480)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "ready: Apache Kafka 3.9.1 (KRaft)" in out
