@@ -226,13 +226,12 @@ function renderRetrains() {
   const entries = [...state.retrain.values()].reverse();
   fillTable("retrains", entries.map((r) => {
     const why = r.reason ? r.reason + (r.detail ? " (" + r.detail + ")" : "") : "";
-    const status = r.status === "PENDING" ? "PENDING: training" : r.status;
     return row([
       cell(fmtTime(r.requested_ms)),
       cell(r.model_name),
       cell(r.bot),
       cell(why),
-      badge(status, r.status),
+      badge(r.status, r.status),
       cell(r.candidate_version ? r.candidate_version + " " + fmtNum(r.candidate_score, 3) : ""),
       cell(r.live_version ? r.live_version + " " + fmtNum(r.live_score, 3) : ""),
       cell(r.answer),
