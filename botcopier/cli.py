@@ -41,6 +41,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "botcopier.trainers.replay_command",
     "botcopier.bridge.router_command",
     "botcopier.trainers.label_command",
+    "botcopier.streams.dashboard_command",
 )
 
 

@@ -201,7 +201,11 @@ class RouterSettings(_Section):
 
 
 class DashboardSettings(_Section):
+    """`botcopier dashboard`: the live web page over the topics."""
+
+    host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    # Bearer token for the page's data; without one the dashboard needs --no-auth (loopback).
     token: SecretStr | None = None
 
 
