@@ -47,6 +47,7 @@ SHOWN_TOPICS = (
     "models",
 )
 FADING_MAGIC = 1004  # FadingEdgeBot's magic number
+DASHBOARD_TOKEN_FILE = "demo-dashboard-token"  # noqa: S105 - a file name, not a secret
 
 
 def _say(line: str) -> None:
@@ -94,6 +95,32 @@ def _bridge_metrics(settings: Settings) -> list[str]:
         "botcopier_bridge_ack_latency_seconds_count",
     )
     return [line for line in text.splitlines() if line.startswith(wanted)]
+
+
+def _dashboard_token(settings: Settings) -> str:
+    """The dashboard's token: the configured one, else a fresh one kept in a private file
+    (printed nowhere: whoever may read the state folder may log in)."""
+    if settings.dashboard.token is not None:
+        return settings.dashboard.token.get_secret_value()
+    token = secrets.token_urlsafe(24)
+    path = settings.paths.state_dir / DASHBOARD_TOKEN_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    return token
+
+
+def _dashboard_summary(settings: Settings, token: str) -> str:
+    request = urllib.request.Request(  # noqa: S310 - our own endpoint
+        f"http://{settings.dashboard.host}:{settings.dashboard.port}/api/snapshot",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        view = json.loads(response.read())
+    return (
+        f"the dashboard shows {len(view['bot'])} bots, {len(view['trade'])} recent trades, "
+        f"{len(view['retrain'])} retrain requests and {len(view['model'])} model versions"
+    )
 
 
 def _start(settings: Settings, name: str, argv: list[str], env: dict[str, str]) -> ServiceProcess:
@@ -166,7 +193,7 @@ def run_demo(settings: Settings, keep_running: bool = False, bars: int = 1_200) 
         bridge.start(port=settings.bridge.port, host=settings.bridge.host)
         _say(f"  healthz: {_bridge_health(settings)}  (log: {bridge.log_path})")
 
-        _say("== 4/10 agents worker and metrics collector")
+        _say("== 4/10 agents worker, metrics collector and dashboard")
         agents = _start(settings, "agents", ["agents"], _service_env(settings))
         services.append(agents)
         agents.start(port=settings.agents.web_port, timeout_s=60)
@@ -180,7 +207,16 @@ def run_demo(settings: Settings, keep_running: bool = False, bars: int = 1_200) 
             f"  agents /metrics on 127.0.0.1:{settings.agents.web_port}, collector /metrics and "
             f"/prometheus on {settings.collector.host}:{settings.collector.port}"
         )
-        _say(f"  logs: {agents.log_path}, {collector.log_path}")
+        dashboard_token = _dashboard_token(settings)
+        dashboard_env = {**_service_env(settings), "BOTCOPIER_DASHBOARD__TOKEN": dashboard_token}
+        dashboard = _start(settings, "dashboard", ["dashboard"], dashboard_env)
+        services.append(dashboard)
+        dashboard.start(port=settings.dashboard.port, host=settings.dashboard.host)
+        _say(f"  logs: {agents.log_path}, {collector.log_path}, {dashboard.log_path}")
+        _say(
+            f"  dashboard: http://{settings.dashboard.host}:{settings.dashboard.port}/ (its token "
+            f"is in {settings.paths.state_dir / DASHBOARD_TOKEN_FILE})"
+        )
 
         _say(
             f"== 5/10 simulator: {plan.eas} EAs x {plan.bars} H1 bars, 3 bots each; "
@@ -226,6 +262,8 @@ def run_demo(settings: Settings, keep_running: bool = False, bars: int = 1_200) 
         shipped = None
         if model_path is not None:
             shipped = ship_clone(settings, model_path, mt4_root, lambda line: _say(f"  {line}"))
+
+        _say(f"  {_dashboard_summary(settings, dashboard_token)}")
 
         _say("== 10/10 on the topics")
         after = message_counts(settings, SHOWN_TOPICS)

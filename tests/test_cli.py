@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -87,6 +88,7 @@ def test_demo_runs_end_to_end_and_leaves_nothing_running(tmp_path):
         "BOTCOPIER_BRIDGE__METRICS_PORT": str(free_port()),
         "BOTCOPIER_COLLECTOR__PORT": str(free_port()),
         "BOTCOPIER_AGENTS__WEB_PORT": str(free_port()),
+        "BOTCOPIER_DASHBOARD__PORT": str(free_port()),
         **{f"BOTCOPIER_{k}": v for k, v in broker_overrides("kafka").items()},
     }
     # A bound, not a speed target: the demo trains and backtests, and CI machines are shared.
@@ -111,8 +113,14 @@ def test_demo_runs_end_to_end_and_leaves_nothing_running(tmp_path):
     assert list((tmp_path / "demo-mt4" / "MQL4" / "Files").glob("clone-*.model.json"))
     assert list((tmp_path / "demo-mt4" / "MQL4" / "Experts").glob("BotCopier_clone-*.mq4"))
     assert "backtest on the bars after the training window:" in out
+    token = (tmp_path / "demo-dashboard-token").read_text().strip()
+    assert (
+        token not in out and oct((tmp_path / "demo-dashboard-token").stat().st_mode)[-3:] == "600"
+    )
+    shown = re.search(r"the dashboard shows (\d+) bots, (\d+) recent trades", out)
+    assert shown and int(shown[1]) == 10 and int(shown[2]) > 0  # 3 EAs x 3 bots + the fading one
     assert "botcopier_bot_win_rate{" in out
-    for service in ("bridge", "agents", "collector"):
+    for service in ("bridge", "agents", "collector", "dashboard"):
         assert f"{service} stopped (exit 0)" in out
     assert out.rstrip().endswith("stopped")
     status = run_cli("broker", "status", env=env)
