@@ -150,13 +150,30 @@ def group_assignments(settings: Settings, group: str, topic: str) -> list[set[in
     ]
 
 
+_COORDINATOR_NOT_READY = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+}
+
+
 def wait_for_group(
     settings: Settings, group: str, topic: str, members: int = 1, timeout_s: float = 90.0
 ) -> list[set[int]]:
     """Block until ``members`` members of ``group`` each hold partitions of ``topic``."""
     deadline = time.monotonic() + timeout_s
     while True:
-        assignments = group_assignments(settings, group, topic)
+        try:
+            assignments = group_assignments(settings, group, topic)
+        except KafkaException as exc:
+            # A broker that has just started may not have elected the group's coordinator
+            # yet: that is "not yet", like an empty group, until the deadline.
+            error = exc.args[0] if exc.args else None
+            if not isinstance(error, KafkaError) or not (
+                error.retriable() or error.code() in _COORDINATOR_NOT_READY
+            ):
+                raise
+            assignments = []
         if len(assignments) >= members and all(assignments):
             return assignments
         if time.monotonic() > deadline:
