@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from opentelemetry import trace
@@ -144,8 +144,12 @@ def start_span(
     name: str,
     parent: Context | None = None,
     kind: SpanKind = SpanKind.INTERNAL,
+    links: Sequence[trace.Link] = (),
 ) -> trace.Span:
     """A span, child of the span in ``parent`` (default: the current context).
+
+    ``links``: spans this one relates to without descending from them (e.g. the producers of
+    the messages of a batch); worth building only when `exporting`.
 
     Not ended: use it with ``trace.use_span(span, end_on_exit=True)``. When nothing records
     spans it is a `NonRecordingSpan` with a fresh span id in the parent's trace (a new trace
@@ -153,7 +157,7 @@ def start_span(
     two random numbers.
     """
     if _exporting and tracer is not None:
-        return tracer.start_span(name, context=parent, kind=kind)
+        return tracer.start_span(name, context=parent, kind=kind, links=links)
     upstream = trace.get_current_span(parent).get_span_context()
     if upstream.is_valid:
         trace_id, state = upstream.trace_id, upstream.trace_state

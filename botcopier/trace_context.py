@@ -30,7 +30,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry import trace
@@ -108,3 +108,20 @@ def outgoing(record: Mapping[str, Any]) -> tuple[dict[str, Any], Headers]:
         "span_id": f"{span_context.span_id:016x}",
     }
     return stamped, headers
+
+
+def links_to(received: Iterable[tuple[ReceivedHeaders, Mapping[str, Any]]]) -> list[trace.Link]:
+    """Links to the spans that produced a batch's messages, given (headers, record) pairs.
+
+    For a span over a whole batch, which has no one parent.
+
+    >>> [link.context.span_id for link in links_to([(None, {"trace_id": "1" * 32, "span_id": "9"}),
+    ...                                               (None, {})])]
+    [9]
+    """
+    links = []
+    for headers, record in received:
+        upstream = trace.get_current_span(context_from(headers, record)).get_span_context()
+        if upstream.is_valid:
+            links.append(trace.Link(upstream))
+    return links
