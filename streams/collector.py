@@ -13,7 +13,6 @@ Examples
 >>> from botcopier.samples import sample_records
 >>> from botcopier.streams.collector_metrics import CollectorMetrics
 >>> from botcopier.streams.metrics_store import MetricsStore
-from botcopier.trace_context import links_to
 >>> settings = load_settings(environ={})
 >>> collector = MetricsCollector(settings, MetricsStore(":memory:"), CollectorMetrics())
 >>> topic = settings.topic("bot-metrics")
