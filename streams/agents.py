@@ -17,6 +17,11 @@ The worker serves ``/healthz`` and ``/metrics`` (Prometheus, `AgentsMetrics`) on
 
 A RetrainRequest's ``last_event_id`` is the event that triggered it and ``from_offsets``
 its topic, partition and offset: the point up to which the requester had processed.
+
+Tracing: each consumed event is an ``agents.trade`` (or ``agents.decision``) span, a child of
+the bridge span that published it (`botcopier.trace_context`); a counted close adds an
+``agents.bot_metrics`` span under it, and every record published while it is open carries
+its context, in the ``traceparent`` header and in ``trace_id``/``span_id``.
 """
 
 from __future__ import annotations
@@ -28,8 +33,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import faust
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from botcopier import telemetry
 from botcopier.config import Settings
 from botcopier.names import clone_model_name
 from botcopier.schemas.codec import ValueCodec
@@ -42,6 +50,7 @@ from botcopier.streams.latest_models import LatestModels
 from botcopier.streams.retrain_policy import RetrainThresholds
 from botcopier.streams.topics import topic as topic_spec
 from botcopier.streams.watch_store import WatchStore
+from botcopier.trace_context import context_from, outgoing
 
 log = logging.getLogger("botcopier.agents")
 
@@ -85,9 +94,11 @@ class _Outputs:
         }
 
     async def send(self, name: str, schema: str, key: str, record: dict[str, Any]) -> None:
+        """Publish ``record``, carrying the current span's trace context."""
         topic = self.topics[name]
+        record, headers = outgoing(record)
         value = self.codec.encode(schema, record, topic=topic.get_topic_name())
-        await topic.send(key=key.encode(), value=value)
+        await topic.send(key=key.encode(), value=value, headers=headers)
         self.metrics.published.labels(topic=name).inc()
 
     async def drift(self, source: Mapping[str, Any], detection: Detection, **model: Any) -> None:
@@ -130,13 +141,12 @@ def _bot(record: Mapping[str, Any]) -> str:
 
 def _header(source: Mapping[str, Any], kind: str) -> dict[str, Any]:
     # Ids derive from the source event, so a close redone after a crash republishes its
-    # outputs under the same ids and consumers drop the repeats.
+    # outputs under the same ids and consumers drop the repeats. The trace context is the
+    # publishing span's (`_Outputs.send`).
     return {
         "event_id": f"{kind}-{source['event_id']}",
         "schema_version": 1,
         "event_time_ms": int(time.time() * 1000),
-        "trace_id": source.get("trace_id"),
-        "span_id": None,
     }
 
 
@@ -159,6 +169,7 @@ def create_app(settings: Settings, config: WatchConfig | None = None) -> faust.A
     codec = ValueCodec.from_settings(settings)
     metrics = AgentsMetrics()
     outputs = _Outputs(app, settings, codec, metrics)
+    tracer = telemetry.tracer("agents")
     health: dict[str, Any] = {"status": "ok"}
     trades = app.topic(settings.topic("trade-events"), key_serializer="raw", value_serializer="raw")
     store = WatchStore(
@@ -186,6 +197,46 @@ def create_app(settings: Settings, config: WatchConfig | None = None) -> faust.A
         body = generate_latest(metrics.registry)
         return web.bytes(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
+    async def on_trade(record: dict[str, Any], message: Any) -> None:
+        bot = _bot(record)
+        watch = store.get(bot)
+        if record["action"] != "CLOSE":
+            watch.on_event(record)
+            return
+        span = telemetry.start_span(tracer, "agents.bot_metrics")
+        with trace.use_span(span, end_on_exit=True):
+            output = watch.on_event(record)
+            if output is None:
+                span.set_attribute("botcopier.duplicate", True)
+                metrics.duplicates.inc()
+                return
+            metrics.closes.inc()
+            figures = {
+                **_header(record, "bm"),
+                "account": record["account"],
+                "magic": record["magic"],
+                "window_days": config.window_days,
+                **output.metrics,
+                "last_event_id": output.last_event_id,
+            }
+            await outputs.send("bot-metrics", "BotMetrics", bot, figures)
+            metrics.latency.observe(max(0.0, time.time() - message.timestamp))
+            for detection in output.drifts:
+                await outputs.drift(record, detection)
+            if output.retrain_reason:
+                span.set_attribute("botcopier.retrain_reason", output.retrain_reason)
+                detail = f"{output.retrain_reason} after {output.metrics['trade_count']} trades"
+                await outputs.retrain(
+                    record,
+                    message,
+                    clone_model_name(record["account"], record["magic"]),
+                    output.retrain_reason,
+                    detail,
+                )
+        # Outputs are queued before the state that records them: a crash in between
+        # redoes the close (same numbers, same ids) instead of losing its outputs.
+        store.save(bot, watch, output)
+
     @app.agent(trades)
     async def watch_bots(stream: faust.StreamT) -> None:
         async for event in stream.events():
@@ -198,38 +249,11 @@ def create_app(settings: Settings, config: WatchConfig | None = None) -> faust.A
                 metrics.undecodable.labels(topic="trade-events").inc()
                 continue  # the bridge validated it; anything else is not ours to count
             record = decoded.record
-            bot = _bot(record)
-            watch = store.get(bot)
-            output = watch.on_event(record)
-            if output is None:
-                if record["action"] == "CLOSE":
-                    metrics.duplicates.inc()
-                continue
-            metrics.closes.inc()
-            figures = {
-                **_header(record, "bm"),
-                "account": record["account"],
-                "magic": record["magic"],
-                "window_days": config.window_days,
-                **output.metrics,
-                "last_event_id": output.last_event_id,
-            }
-            await outputs.send("bot-metrics", "BotMetrics", bot, figures)
-            metrics.latency.observe(max(0.0, time.time() - event.message.timestamp))
-            for detection in output.drifts:
-                await outputs.drift(record, detection)
-            if output.retrain_reason:
-                detail = f"{output.retrain_reason} after {output.metrics['trade_count']} trades"
-                await outputs.retrain(
-                    record,
-                    event.message,
-                    clone_model_name(record["account"], record["magic"]),
-                    output.retrain_reason,
-                    detail,
-                )
-            # Outputs are queued before the state that records them: a crash in between
-            # redoes the close (same numbers, same ids) instead of losing its outputs.
-            store.save(bot, watch, output)
+            parent = context_from(event.headers, record)
+            span = telemetry.start_span(tracer, "agents.trade", parent, SpanKind.CONSUMER)
+            with trace.use_span(span, end_on_exit=True):
+                span.set_attribute("botcopier.event_id", record["event_id"])
+                await on_trade(record, event.message)
 
     _add_feature_watch(app, settings, codec, outputs, health)
     return app
@@ -248,6 +272,7 @@ def _add_feature_watch(
     )
     models: dict[str, LatestModels] = {}
     agents = settings.agents
+    tracer = telemetry.tracer("agents")
 
     @app.task
     async def follow_models() -> None:
@@ -263,6 +288,34 @@ def _add_feature_watch(
         finally:
             latest.close()
 
+    async def on_decision(record: dict[str, Any], message: Any) -> None:
+        # Judging before the models published earlier are read would skip decisions.
+        while "latest" not in models or not models["latest"].caught_up:
+            await asyncio.sleep(0.1)
+        known = models["latest"].get(record["model_name"])
+        # Only the version whose distributions we hold can be judged against them.
+        if known is None or known.version != record["model_version"]:
+            return
+        key = f"{_bot(record)}|{known.name}"
+        watch = FeatureDriftWatch(
+            known.distributions,
+            known.version,
+            batch_size=agents.psi_batch,
+            threshold=agents.psi_threshold,
+            state=feature_states[key] or None,
+        )
+        found = watch.on_decision(record["features"])
+        wanted = watch.retrain_wanted(found)
+        for detection in found:
+            await outputs.drift(
+                record, detection, model_name=known.name, model_version=known.version
+            )
+        if wanted:
+            drifted = ", ".join(f"{d.feature} (PSI {d.statistic:.3f})" for d in found)
+            detail = f"features of {known.name} {known.version} drifted: {drifted}"
+            await outputs.retrain(record, message, known.name, "drift", detail)
+        feature_states[key] = watch.to_state()
+
     @app.agent(decisions)
     async def watch_features(stream: faust.StreamT) -> None:
         async for event in stream.events():
@@ -275,29 +328,7 @@ def _add_feature_watch(
                 outputs.metrics.undecodable.labels(topic="decisions").inc()
                 continue
             record = decoded.record
-            # Judging before the models published earlier are read would skip decisions.
-            while "latest" not in models or not models["latest"].caught_up:
-                await asyncio.sleep(0.1)
-            known = models["latest"].get(record["model_name"])
-            # Only the version whose distributions we hold can be judged against them.
-            if known is None or known.version != record["model_version"]:
-                continue
-            key = f"{_bot(record)}|{known.name}"
-            watch = FeatureDriftWatch(
-                known.distributions,
-                known.version,
-                batch_size=agents.psi_batch,
-                threshold=agents.psi_threshold,
-                state=feature_states[key] or None,
-            )
-            found = watch.on_decision(record["features"])
-            wanted = watch.retrain_wanted(found)
-            for detection in found:
-                await outputs.drift(
-                    record, detection, model_name=known.name, model_version=known.version
-                )
-            if wanted:
-                drifted = ", ".join(f"{d.feature} (PSI {d.statistic:.3f})" for d in found)
-                detail = f"features of {known.name} {known.version} drifted: {drifted}"
-                await outputs.retrain(record, event.message, known.name, "drift", detail)
-            feature_states[key] = watch.to_state()
+            parent = context_from(event.headers, record)
+            span = telemetry.start_span(tracer, "agents.decision", parent, SpanKind.CONSUMER)
+            with trace.use_span(span, end_on_exit=True):
+                await on_decision(record, event.message)

@@ -34,7 +34,10 @@ import threading
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
+from botcopier import telemetry
 from botcopier.config import Settings
 from botcopier.schemas.codec import ValueCodec
 from botcopier.schemas.exceptions import DecodeError
@@ -42,6 +45,7 @@ from botcopier.streams.clients import consumer_config
 from botcopier.streams.collector_metrics import CollectorMetrics, Source
 from botcopier.streams.dedup import EventDeduplicator
 from botcopier.streams.metrics_store import MetricsStore
+from botcopier.trace_context import links_to
 
 log = logging.getLogger("botcopier.collector")
 
@@ -85,6 +89,7 @@ class MetricsCollector:
         self.store = store
         self.metrics = metrics
         self.codec = codec or ValueCodec.from_settings(settings)
+        self.tracer = telemetry.tracer("collector")
         self.group_id = f"{settings.kafka.topic_prefix}collector"
         self.topics = {settings.topic(name): name for name in SCHEMAS}
         # Known label values start at 0, so rate() sees the first record of a topic.
@@ -154,8 +159,21 @@ class MetricsCollector:
     def handle_many(self, messages: list[Message]) -> int:
         """Ingest a consumed batch and store it; returns how many rows were new.
 
-        Only once the batch is stored do its offsets become eligible for commit.
+        Only once the batch is stored do its offsets become eligible for commit. The batch
+        is one ``collector.store`` span, linked to the span of each record's producer.
         """
+        links = (
+            links_to((m.headers(), {}) for m in messages if m.error() is None)
+            if telemetry.exporting()
+            else ()
+        )
+        span = telemetry.start_span(self.tracer, "collector.store", kind=SpanKind.CONSUMER,
+                                    links=links)  # fmt: skip
+        with trace.use_span(span, end_on_exit=True):
+            span.set_attribute("botcopier.messages", len(messages))
+            return self._handle_many(messages)
+
+    def _handle_many(self, messages: list[Message]) -> int:
         for msg in messages:
             where = f"{msg.topic()}[{msg.partition()}]@{msg.offset()}"
             error = msg.error()

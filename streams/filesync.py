@@ -28,8 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from botcopier import telemetry
 from botcopier.config import Settings
 from botcopier.exceptions import BotCopierError
 from botcopier.schemas.codec import ValueCodec
@@ -37,6 +40,7 @@ from botcopier.schemas.exceptions import DecodeError
 from botcopier.service_http import ServiceEndpoints
 from botcopier.streams import model_files
 from botcopier.streams.clients import consumer_config
+from botcopier.trace_context import links_to
 from botcopier.trainers.model_document import ModelFormatError, parse_model
 from botcopier.trainers.publishing import sha256_hex
 
@@ -219,19 +223,34 @@ class ModelsFollower:
         self.codec = ValueCodec.from_settings(settings)
         self.group = f"{settings.kafka.topic_prefix}filesync"
         self.consumer = Consumer(consumer_config(settings, group_id=self.group))
+        self.tracer = telemetry.tracer("filesync")
 
-    def _decode(self, messages: list) -> list[dict[str, Any]]:
-        records = []
+    def _apply(self, messages: list) -> None:
+        """Decode and apply a batch: one ``filesync.apply`` span, linked to the publishers'."""
+        records, received = self._decode(messages)
+        links = links_to(received) if telemetry.exporting() else ()
+        span = telemetry.start_span(self.tracer, "filesync.apply", kind=SpanKind.CONSUMER,
+                                    links=links)  # fmt: skip
+        with trace.use_span(span, end_on_exit=True):
+            span.set_attribute("botcopier.records", len(records))
+            self.sync.apply(records)
+
+    def _decode(self, messages: list) -> tuple[list[dict[str, Any]], list[tuple[Any, dict]]]:
+        """The records, and (headers, record) of each for tracing."""
+        records, received = [], []
         for message in messages:
             if message.error():
                 self.say(f"filesync: consumer error: {message.error()}")
                 continue
             try:
-                records.append(self.codec.decode(message.value(), topic=self.topic).record)
+                record = self.codec.decode(message.value(), topic=self.topic).record
             except DecodeError as exc:
                 self.sync.metrics.refused.labels(reason="undecodable").inc()
                 self.say(f"filesync: REFUSED (undecodable) offset {message.offset()}: {exc}")
-        return records
+                continue
+            records.append(record)
+            received.append((message.headers(), record))
+        return records, received
 
     def catch_up(self, stop: threading.Event) -> int:
         """Read from the beginning to the end offsets of now and apply; records read."""
@@ -262,7 +281,7 @@ class ModelsFollower:
                     pending.discard(tp.partition)
         # One batch: each model's final state is known before writing, so versions that
         # keep-N would delete again are never written.
-        self.sync.apply(self._decode(messages))
+        self._apply(messages)
         self._commit(messages)
         self.sync.caught_up = True
         return len(messages)
@@ -271,7 +290,7 @@ class ModelsFollower:
         while not stop.is_set():
             batch = self.consumer.consume(num_messages=100, timeout=0.5)
             if batch:
-                self.sync.apply(self._decode(batch))
+                self._apply(batch)
                 self._commit(batch)
 
     def _commit(self, messages: list) -> None:

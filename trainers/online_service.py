@@ -35,8 +35,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, TopicPartition
+from opentelemetry import trace
+from opentelemetry.context import Context
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from botcopier import telemetry
 from botcopier.config import Settings
 from botcopier.exceptions import BotCopierError
 from botcopier.names import clone_model_name
@@ -110,6 +113,7 @@ class OnlineService:
         self.merge = EventTimeMerge()
         self.metrics = OnlineMetrics(options.model_name)
         self.codec = ValueCodec.from_settings(settings)
+        self.tracer = telemetry.tracer("online")
         self.topics = {
             settings.topic("trade-events"): "events",
             settings.topic("market-data"): "bars",
@@ -197,7 +201,11 @@ class OnlineService:
         record["metrics"].update({f"prequential_{k}": float(v) for k, v in summary.items()})
         if self.publisher is None:
             self.publisher = RecordPublisher(self.settings)
-        self.publisher.send("models", "ModelPublished", self.options.model_name, record)
+        # A snapshot stems from every bar learned so far, not one event: a trace of its own.
+        span = telemetry.start_span(self.tracer, "online.publish", Context())
+        with trace.use_span(span, end_on_exit=True):
+            span.set_attribute("botcopier.model_version", record["model_version"])
+            self.publisher.send("models", "ModelPublished", self.options.model_name, record)
         self.publisher.flush()
         self.metrics.snapshots.inc()
         self.learned_at_snapshot, self.last_version = self.learned, record["model_version"]

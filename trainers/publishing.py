@@ -23,6 +23,7 @@ from confluent_kafka import KafkaException, Producer
 from botcopier.config import Settings
 from botcopier.schemas.codec import ValueCodec
 from botcopier.streams.clients import producer_config
+from botcopier.trace_context import outgoing
 from botcopier.trainers.model_document import dumps_model
 
 
@@ -62,9 +63,13 @@ class RecordPublisher:
         self.producer = Producer(producer_config(settings, **{"message.max.bytes": 8 << 20}))
 
     def send(self, topic_name: str, schema_name: str, key: str, record: Mapping[str, Any]):
+        """Queue ``record``; inside a span, it carries that span's trace context."""
         topic = self.settings.topic(topic_name)
+        record, headers = outgoing(record)
         value = self.codec.encode(schema_name, record, topic)
-        self.producer.produce(topic, key=key.encode("utf-8"), value=value, on_delivery=_raise)
+        self.producer.produce(
+            topic, key=key.encode("utf-8"), value=value, headers=headers, on_delivery=_raise
+        )
 
     def flush(self, timeout_s: float = 30.0) -> None:
         """Wait until every record is acknowledged; raise if any was not."""
