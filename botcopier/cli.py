@@ -41,6 +41,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "botcopier.trainers.replay_command",
     "botcopier.bridge.router_command",
     "botcopier.trainers.label_command",
+    "botcopier.infra.plot_command",
+    "botcopier.streams.export_command",
 )
 
 
