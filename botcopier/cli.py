@@ -42,6 +42,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "botcopier.bridge.router_command",
     "botcopier.trainers.label_command",
     "botcopier.streams.dashboard_command",
+    "botcopier.infra.plot_command",
+    "botcopier.streams.export_command",
 )
 
 
@@ -246,15 +248,18 @@ def _cmd_evaluate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_retrainer(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.run_record import start_service
     from botcopier.trainers.retrain_service import run_retrainer
 
     if args.metrics_port is not None:
         retrainer = settings.retrainer.model_copy(update={"metrics_port": args.metrics_port})
         settings = settings.model_copy(update={"retrainer": retrainer})
+    start_service(settings, "retrainer")
     return run_retrainer(settings, _say, args.max_requests)
 
 
 def _cmd_online(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.run_record import start_service
     from botcopier.trainers.online_service import OnlineOptions, run_online
 
     options = OnlineOptions(
@@ -268,6 +273,7 @@ def _cmd_online(settings: Settings, args: argparse.Namespace) -> int:
         max_bars=args.max_bars,
         metrics_port=args.metrics_port,
     )
+    start_service(settings, "online")
     return run_online(settings, options, _say)
 
 

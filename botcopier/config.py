@@ -200,6 +200,21 @@ class RouterSettings(_Section):
     state_file: Path | None = None
 
 
+class LogSettings(_Section):
+    """Where the long-running services log (JSON lines, see `botcopier.logs`)."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    # The systemd journal when its socket is there; else rotating files under
+    # <state_dir>/logs (`directory` moves them).
+    journal: bool = True
+    directory: Path | None = None
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    backup_count: int = Field(default=5, ge=0)
+    # Also on stderr: "auto" when stderr is a terminal, "always" in containers whose
+    # runtime collects stderr.
+    stderr: Literal["auto", "always", "never"] = "auto"
+
+
 class DashboardSettings(_Section):
     """`botcopier dashboard`: the live web page over the topics."""
 
@@ -222,6 +237,7 @@ class Settings(_Section):
     filesync: FilesyncSettings = Field(default_factory=FilesyncSettings)
     router: RouterSettings = Field(default_factory=RouterSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    logs: LogSettings = Field(default_factory=LogSettings)
 
     def bootstrap_servers(self) -> str:
         """Where clients connect: kafka.bootstrap_servers, else the local broker."""
@@ -232,6 +248,9 @@ class Settings(_Section):
 
     def collector_database(self) -> Path:
         return self.collector.database or self.paths.state_dir / "collector.sqlite"
+
+    def logs_dir(self) -> Path:
+        return self.logs.directory or self.paths.state_dir / "logs"
 
     def topic(self, name: str) -> str:
         """Full topic name for a catalogue name, with the configured prefix."""

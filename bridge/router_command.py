@@ -51,12 +51,14 @@ def run_router(settings: Settings, args: argparse.Namespace) -> int:
     from botcopier.bridge.exceptions import RouterError
     from botcopier.bridge.router import ModelRouter, arm_names
     from botcopier.bridge.router_http import RouterServer
+    from botcopier.run_record import start_service
 
     config = settings.router
     state_file = args.state_file or config.state_file or settings.paths.state_dir / "router.json"
     algorithm = args.algorithm or config.algorithm
     host = args.host or config.host
     port = config.port if args.port is None else args.port
+    start_service(settings, "router")
     router = ModelRouter.open(state_file, arm_names(args.models), algorithm, seed=args.seed)
 
     stop = threading.Event()

@@ -8,7 +8,7 @@ import signal
 
 from botcopier.bridge.server import BridgeServer
 from botcopier.config import Settings
-from botcopier.logs import configure_json_logging
+from botcopier.run_record import start_service
 
 log = logging.getLogger("botcopier.bridge")
 
@@ -26,7 +26,7 @@ async def serve(settings: Settings) -> None:
 
 
 def run_bridge(settings: Settings) -> int:
-    configure_json_logging("bridge")
+    start_service(settings, "bridge")
     if not settings.bridge.tokens and not settings.bridge.allow_unknown_eas:
         log.warning(
             "no [bridge.tokens] configured: every EA will be refused "

@@ -17,7 +17,7 @@ from typing import Any
 
 from botcopier.config import Settings
 from botcopier.exceptions import BotCopierError
-from botcopier.logs import configure_json_logging
+from botcopier.run_record import start_service
 from botcopier.streams.collector import MetricsCollector
 from botcopier.streams.collector_http import CollectorHttp
 from botcopier.streams.collector_metrics import CollectorMetrics
@@ -106,5 +106,5 @@ async def serve(settings: Settings) -> int:
 
 
 def run_collector(settings: Settings) -> int:
-    configure_json_logging("collector")
+    start_service(settings, "collector")
     return asyncio.run(serve(settings))

@@ -10,8 +10,12 @@ from botcopier.config import Settings
 
 
 def _cmd_filesync(settings: Settings, args: argparse.Namespace) -> int:
+    from botcopier.run_record import start_service
     from botcopier.streams.filesync import run_filesync
 
+    if not args.once:
+        # `--once` is a cron job's command: it reports on stdout and stderr like the others.
+        start_service(settings, "filesync")
     return run_filesync(
         settings,
         lambda line: print(line, flush=True),

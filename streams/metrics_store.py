@@ -159,6 +159,20 @@ class MetricsStore:
         )
         return self._read(query, (limit,))
 
+    def history(
+        self, table: str, account: int | None = None, magic: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Every row (of one bot, given ``account`` and ``magic``), oldest first, for plots."""
+        columns = ", ".join(self._columns(table))
+        where, parameters = "", ()
+        if account is not None and magic is not None:
+            where, parameters = "WHERE account = ? AND magic = ? ", (account, magic)
+        query = (
+            f"SELECT {columns} FROM {table} {where}"  # noqa: S608 - fixed names
+            "ORDER BY account, magic, event_time_ms, id"
+        )
+        return self._read(query, parameters)
+
     def latest_per_bot(self, table: str) -> list[dict[str, Any]]:
         """The newest row of every (account, magic), for reloading gauges after a restart."""
         columns = ", ".join(self._columns(table))
