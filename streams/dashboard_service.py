@@ -13,7 +13,6 @@ from typing import Any
 
 from botcopier.config import Settings
 from botcopier.exceptions import BotCopierError
-from botcopier.logs import configure_json_logging
 from botcopier.streams.dashboard_auth import DashboardAuth
 from botcopier.streams.dashboard_feed import Batch, DashboardFeed
 from botcopier.streams.dashboard_http import DashboardHttp
@@ -86,5 +85,9 @@ async def serve(settings: Settings, auth: DashboardAuth, host: str, port: int, h
 
 
 def run_dashboard(settings: Settings, auth: DashboardAuth, host: str, port: int, history: int):
-    configure_json_logging("dashboard")
+    from botcopier.run_record import start_service
+    from botcopier.telemetry import tracer
+
+    start_service(settings, "dashboard")
+    tracer("dashboard")
     return asyncio.run(serve(settings, auth, host, port, history))
