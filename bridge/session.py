@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from botcopier.bridge.events import encode_event
 from botcopier.bridge.exceptions import FrameError
 from botcopier.bridge.protocol import (
     EVENT_KINDS,
@@ -20,12 +21,10 @@ from botcopier.bridge.protocol import (
     Hello,
     encode_frame,
     error_frame,
-    event_record,
     parse_hello,
     parse_line,
 )
 from botcopier.bridge.publisher import Delivery
-from botcopier.schemas.exceptions import RecordValidationError
 from botcopier.telemetry import start_event_span, traceparent
 
 if TYPE_CHECKING:
@@ -302,18 +301,23 @@ class EaSession:
     async def _publish_event(self, frame: Frame, pending: _Pending) -> None:
         server = self.server
         kind = EVENT_KINDS[frame.type]
-        record = event_record(frame, self.ea_id or "", pending.seq, server.schema_version)
         span, trace_id, span_id = start_event_span(server.tracer, kind.span_name)
-        record["trace_id"] = f"{trace_id:032x}"
-        record["span_id"] = f"{span_id:016x}"
         topic = server.topic_names[kind.topic]
         try:
-            value = server.codec.encode(kind.schema_name, record, topic=topic)
-            key = kind.key(record).encode("utf-8")
-        except (RecordValidationError, KeyError) as exc:
+            event = encode_event(
+                frame,
+                ea_id=self.ea_id or "",
+                seq=pending.seq,
+                schema_version=server.schema_version,
+                codec=server.codec,
+                topic=topic,
+                trace_id=f"{trace_id:032x}",
+                span_id=f"{span_id:016x}",
+            )
+        except FrameError:
             if span is not None:
                 span.end()
-            raise FrameError("invalid_event", str(exc).strip("'\"")) from exc
+            raise
         headers = [("traceparent", traceparent(trace_id, span_id).encode())]
         published = server.metrics.published_by_type[kind.frame_type]
 
@@ -328,7 +332,7 @@ class EaSession:
             published.inc()
             self._complete(pending)
 
-        await server.publisher.publish(topic, key, value, on_delivered, headers)
+        await server.publisher.publish(topic, event.key, event.value, on_delivered, headers)
 
     def _publish_failed(self, delivery: Delivery) -> None:
         # The EA must resend: close so it reconnects and replays from its last ack.
