@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
@@ -104,11 +105,30 @@ def validate_model(doc: Any) -> dict[str, Any]:
     return dict(doc)
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range for a double")
+    return value
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def parse_model(text: str | bytes, source: str = "model.json") -> dict[str, Any]:
+    """A model.json document from its text, validated; `ModelFormatError` otherwise.
+
+    Strict JSON only: ``NaN``, ``Infinity`` and numbers beyond a double are refused (they
+    would reach an EA's arithmetic), and so is nesting too deep for the parser. Nothing
+    but JSON is ever decoded: a pickle or any other format is refused as "not JSON".
+    """
     try:
-        doc = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        doc = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, the two above
         raise ModelFormatError(f"{source} is not JSON: {exc}") from exc
+    except RecursionError:
+        raise ModelFormatError(f"{source} is nested too deeply to be a model") from None
     try:
         return validate_model(doc)
     except ModelFormatError as exc:
