@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import sys
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -123,6 +124,8 @@ class _Pass:
                     yield log, item
         except OSError as exc:
             raise SeedFileError(found.path, 0, f"cannot read the file: {exc}") from None
+        except (EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            raise SeedFileError(found.path, 0, f"corrupt gzip file: {exc}") from None
 
     def _log(self, table: CsvTable) -> LogKind:
         name = self.kind
