@@ -117,7 +117,7 @@ def _cmd_bridge(settings: Settings, args: argparse.Namespace) -> int:
     if overrides:
         bridge = settings.bridge.model_copy(update=overrides)
         settings = settings.model_copy(update={"bridge": bridge})
-    return run_bridge(settings)
+    return run_bridge(settings, reload_tokens=lambda: load_settings(args.config).bridge.tokens)
 
 
 def _cmd_tail(settings: Settings, args: argparse.Namespace) -> int:

@@ -29,7 +29,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from botcopier.exceptions import ConfigError
 
@@ -37,6 +45,11 @@ ENV_PREFIX = "BOTCOPIER_"
 ENV_NESTED_DELIMITER = "__"
 ENV_CONFIG_FILE = "BOTCOPIER_CONFIG"
 DEFAULT_CONFIG_FILE = Path("botcopier.toml")
+
+
+def split_tokens(text: str) -> tuple[str, ...]:
+    """The tokens in ``"tok1,tok2"``; blanks around commas and empty entries ignored."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def _xdg_dir(environ: Mapping[str, str], variable: str, fallback: str) -> Path:
@@ -102,15 +115,67 @@ class BridgeSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=5555, ge=1, le=65535)
     metrics_port: int = Field(default=9105, ge=0, le=65535)
-    # ea_id → token; an EA whose hello carries another token is refused.
+    # ea_id → token, or several (a TOML list, or "old,new") while a token is rotated; an EA
+    # whose hello carries none of its tokens is refused. SIGHUP re-reads them.
     tokens: dict[str, SecretStr] = Field(default_factory=dict)
     max_frame_bytes: int = Field(default=65536, ge=1024)
+    # Connections open at once from one IP address; more are refused (`too_many_connections`).
+    # EAs behind a stunnel on the bridge's host all come from its address: count them in.
+    max_connections_per_ip: int = Field(default=64, ge=1)
+    # TLS on the EA socket when both are set (PEM files); MT4 reaches it through a local
+    # stunnel (SECURITY.md).
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
     # Frames read but not yet confirmed by Kafka, per connection; past it the bridge stops
     # reading, so a slow broker slows the EA instead of filling memory.
     max_in_flight: int = Field(default=1000, ge=1)
     heartbeat_s: float = Field(default=15.0, gt=0)
     # Accept EAs with no entry in `tokens` (any token). Only for local experiments.
     allow_unknown_eas: bool = False
+
+    @field_validator("tokens", mode="before")
+    @classmethod
+    def _token_lists(cls, value: Any) -> Any:
+        """A list of tokens is kept as one comma-separated secret (the form env vars take)."""
+        if not isinstance(value, Mapping):
+            return value
+        joined = {}
+        for ea_id, tokens in value.items():
+            if isinstance(tokens, list | tuple):
+                tokens = ",".join(
+                    t.get_secret_value() if isinstance(t, SecretStr) else str(t) for t in tokens
+                )
+            text = tokens.get_secret_value() if isinstance(tokens, SecretStr) else tokens
+            if isinstance(text, str) and not split_tokens(text):
+                raise ValueError(f"bridge.tokens.{ea_id} holds no token")
+            joined[ea_id] = tokens
+        return joined
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> BridgeSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("bridge.tls_cert_file and bridge.tls_key_file go together")
+        return self
+
+    def accepted_tokens(self, ea_id: str) -> tuple[str, ...] | None:
+        """Every token ``ea_id`` may present (several during a rotation); None: unknown EA.
+
+        >>> BridgeSettings(tokens={"ea1": ["old-tok", "new-tok"]}).accepted_tokens("ea1")
+        ('old-tok', 'new-tok')
+        >>> BridgeSettings(tokens={"ea1": "tok"}).accepted_tokens("ea2") is None
+        True
+        """
+        secret = self.tokens.get(ea_id)
+        return None if secret is None else split_tokens(secret.get_secret_value())
+
+    def current_token(self, ea_id: str) -> str | None:
+        """The token an EA configured from these settings sends: the last (newest) listed."""
+        tokens = self.accepted_tokens(ea_id)
+        return tokens[-1] if tokens else None
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert_file is not None
 
 
 class AgentsSettings(_Section):

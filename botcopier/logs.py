@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from botcopier.config import Settings
+from botcopier.config import Settings, split_tokens
 from botcopier.journal import JOURNAL_SOCKET, JournalHandler, journal_available
 
 # LogRecord attributes that are not the caller's `extra=` fields.
@@ -60,7 +60,12 @@ _SECRET_PATTERNS = (
 
 def secrets_of(settings: Settings) -> list[str]:
     """Every secret value in ``settings``: EA tokens, dashboard token, Kafka passwords."""
-    found = [token.get_secret_value() for token in settings.bridge.tokens.values()]
+    # Each token of a rotation list on its own, and the list as written.
+    found = [
+        secret
+        for token in settings.bridge.tokens.values()
+        for secret in (token.get_secret_value(), *split_tokens(token.get_secret_value()))
+    ]
     if settings.dashboard.token is not None:
         found.append(settings.dashboard.token.get_secret_value())
     for key, value in settings.kafka.client.items():
@@ -161,6 +166,15 @@ def log_handlers(
 
 
 _installed: list[logging.Handler] = []
+
+
+def add_secrets(secrets: Iterable[str]) -> None:
+    """Mask these values too in the installed handlers (new tokens after a reload)."""
+    added = [s for s in secrets if s]
+    for handler in _installed:
+        for masker in handler.filters:
+            if isinstance(masker, SecretFilter):
+                masker.secrets = sorted({*masker.secrets, *added}, key=len, reverse=True)
 
 
 def configure_logging(service: str, settings: Settings, **options: Any) -> list[logging.Handler]:

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import random
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable
@@ -48,6 +49,14 @@ _WRITE_BUFFER_LIMIT = 256 << 10
 _HELLO_TIMEOUT_S = 10.0
 
 
+def tls_client_context(ca_file: str | Path | None = None) -> ssl.SSLContext:
+    """A client context that verifies the bridge: against ``ca_file`` (e.g. the bridge's
+    self-signed certificate), else the system's trusted CAs. TLS 1.2 or newer."""
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 class EaClient:
     def __init__(
         self,
@@ -61,8 +70,12 @@ class EaClient:
         max_unacked: int = 5000,
         on_acked: Callable[[int], None] | None = None,
         encode: FrameEncoder = encode_event_frame,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.host, self.port = host, port
+        # TLS to a bridge with [bridge] tls_cert_file: the context says which CA to trust
+        # (`tls_client_context`); the bridge's certificate must name ``host``.
+        self._tls = tls
         self.ea_id, self.account, self._token = ea_id, account, token
         self.schema_version = schema_version
         self.max_unacked = max_unacked
@@ -188,7 +201,13 @@ class EaClient:
             backoff = min(backoff * 2, _BACKOFF_MAX_S)
 
     async def _session(self) -> None:
-        reader, writer = await asyncio.open_connection(self.host, self.port, limit=1 << 20)
+        reader, writer = await asyncio.open_connection(
+            self.host,
+            self.port,
+            limit=1 << 20,
+            ssl=self._tls,
+            ssl_handshake_timeout=_HELLO_TIMEOUT_S if self._tls else None,
+        )
         self._writer = writer
         try:
             first_unacked = self._unacked[0][0] if self._unacked else self.next_seq

@@ -180,6 +180,25 @@ def parse_hello(frame: Frame, current_schema_version: int) -> Hello:
     )
 
 
+def without_token(line: bytes) -> bytes:
+    """A hello line as it may be stored (dead letters): its ``token`` replaced by ``***``.
+
+    A refused hello may carry a real token (a valid one with a bad field, an old one, a
+    typo of one). A line that is not a JSON object has no token field and stays as it is.
+
+    >>> without_token(b'{"type":"hello","token":"s3cret","ea_id":"ea-1"}\\n')
+    b'{"type":"hello","token":"***","ea_id":"ea-1"}\\n'
+    """
+    try:
+        body = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return line
+    if not isinstance(body, dict) or "token" not in body:
+        return line
+    body["token"] = "***"  # noqa: S105 - the mask, not a password
+    return encode_frame(body)
+
+
 def event_record(frame: Frame, ea_id: str, seq: int, schema_version: int) -> dict[str, Any]:
     """The Avro record of an event frame, before schema validation.
 

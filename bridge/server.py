@@ -9,15 +9,20 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import ssl
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from botcopier.bridge.exceptions import FrameError
+from pydantic import SecretStr
+
+from botcopier.bridge.exceptions import BridgeError, FrameError
 from botcopier.bridge.health import HealthServer
 from botcopier.bridge.metrics import BridgeMetrics
-from botcopier.bridge.protocol import EVENT_KINDS, Hello
+from botcopier.bridge.protocol import EVENT_KINDS, Hello, error_frame
 from botcopier.bridge.publisher import KafkaPublisher
-from botcopier.bridge.session import EaSession
-from botcopier.config import Settings
+from botcopier.bridge.session import HELLO_TIMEOUT_S, EaSession
+from botcopier.config import BridgeSettings, Settings
 from botcopier.schemas.catalogue import SchemaCatalogue
 from botcopier.schemas.codec import ValueCodec
 from botcopier.telemetry import tracer
@@ -35,6 +40,36 @@ class EaState:
 
     acked_seq: int = 0
     session: EaSession | None = None
+
+
+def token_matches(given: str, candidates: tuple[str, ...]) -> bool:
+    """Whether ``given`` is one of ``candidates``, in time independent of where it matches.
+
+    Every candidate is compared, in constant time each, with no early exit: response timing
+    reveals neither how much of a token matched nor which of the EA's tokens it was.
+    """
+    given_bytes = given.encode("utf-8")
+    matched = False
+    for candidate in candidates:
+        matched |= hmac.compare_digest(candidate.encode("utf-8"), given_bytes)
+    return matched
+
+
+def tls_context(bridge: BridgeSettings) -> ssl.SSLContext | None:
+    """The server's TLS context (TLS 1.2 or newer) when a certificate is configured."""
+    if bridge.tls_cert_file is None or bridge.tls_key_file is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(bridge.tls_cert_file, bridge.tls_key_file)
+    except (OSError, ssl.SSLError) as exc:
+        # The message names the certificate file, never the key's contents.
+        raise BridgeError(
+            f"cannot load the bridge's TLS certificate {bridge.tls_cert_file} and its key: "
+            f"{getattr(exc, 'strerror', None) or exc}"
+        ) from exc
+    return context
 
 
 class BridgeServer:
@@ -58,6 +93,7 @@ class BridgeServer:
         self.tracer = tracer("bridge")
         self.eas: dict[str, EaState] = {}
         self._sessions: set[EaSession] = set()
+        self._per_ip: Counter[str] = Counter()
         self._server: asyncio.Server | None = None
         self._health = HealthServer(self)
         self._stopping = False
@@ -76,10 +112,17 @@ class BridgeServer:
         return self._server is not None and self._server.is_serving() and not self._stopping
 
     async def start(self) -> None:
-        self.publisher.start()
         bridge = self.settings.bridge
+        tls = tls_context(bridge)
+        self.publisher.start()
         self._server = await asyncio.start_server(
-            self._on_connect, bridge.host, bridge.port, limit=bridge.max_frame_bytes
+            self._on_connect,
+            bridge.host,
+            bridge.port,
+            limit=bridge.max_frame_bytes,
+            ssl=tls,
+            # A client that never finishes its TLS handshake must not hold a slot for long.
+            ssl_handshake_timeout=HELLO_TIMEOUT_S if tls else None,
         )
         await self._health.start(bridge.host, bridge.metrics_port)
         log.info(
@@ -87,6 +130,7 @@ class BridgeServer:
             extra={
                 "host": bridge.host,
                 "port": self.port,
+                "tls": tls is not None,
                 "metrics_port": self.health_port,
                 "kafka": self.settings.bootstrap_servers(),
             },
@@ -96,11 +140,39 @@ class BridgeServer:
         if self._stopping:
             writer.close()
             return
-        session = EaSession(self, reader, writer)
-        self._sessions.add(session)
-        self.metrics.connections.inc()
-        self.metrics.connections_total.inc()
-        await session.run()
+        peer = writer.get_extra_info("peername")
+        address = peer[0] if peer else "unknown"
+        limit = self.settings.bridge.max_connections_per_ip
+        if self._per_ip[address] >= limit:
+            await self._refuse_connection(writer, address, limit)
+            return
+        self._per_ip[address] += 1
+        try:
+            session = EaSession(self, reader, writer)
+            self._sessions.add(session)
+            self.metrics.connections.inc()
+            self.metrics.connections_total.inc()
+            await session.run()
+        finally:
+            self._per_ip[address] -= 1
+            if not self._per_ip[address]:
+                del self._per_ip[address]
+
+    async def _refuse_connection(self, writer: asyncio.StreamWriter, address: str, limit: int):
+        error = FrameError(
+            "too_many_connections",
+            f"{address} already has {limit} connections open (bridge.max_connections_per_ip)",
+            fatal=True,
+        )
+        self.metrics.refused.labels(error.code).inc()
+        log.warning("connection refused", extra={"code": error.code, "reason": error.reason})
+        try:
+            writer.write(error_frame(error))
+            await writer.drain()
+            writer.close()
+            await writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass
 
     def forget(self, session: EaSession) -> None:
         if session in self._sessions:
@@ -110,16 +182,54 @@ class BridgeServer:
             self.eas[session.ea_id].session = None
 
     def authenticate(self, hello: Hello) -> None:
-        expected = self.settings.bridge.tokens.get(hello.ea_id)
-        if expected is None:
-            if self.settings.bridge.allow_unknown_eas:
+        bridge = self.settings.bridge
+        candidates = bridge.accepted_tokens(hello.ea_id)
+        if candidates is None:
+            if bridge.allow_unknown_eas:
                 return
             raise FrameError("unauthorized", f"ea_id {hello.ea_id!r} is not registered", fatal=True)
-        # Constant time, so response timing does not reveal how much of a token matched.
-        if not hmac.compare_digest(
-            expected.get_secret_value().encode("utf-8"), hello.token.encode("utf-8")
-        ):
+        if not token_matches(hello.token, candidates):
             raise FrameError("unauthorized", f"wrong token for ea_id {hello.ea_id!r}", fatal=True)
+
+    def _authorized(self, ea_id: str, token: str) -> bool:
+        try:
+            self.authenticate(Hello(ea_id, 0, token, 1, 1))
+        except FrameError:
+            return False
+        return True
+
+    async def reload_tokens(self, tokens: Mapping[str, SecretStr]) -> int:
+        """Take a new ``[bridge.tokens]`` (SIGHUP); close connections whose token went.
+
+        A rotation adds the new token beside the old one, moves the EA over, then removes the
+        old one: from that reload on, the old token opens nothing and a connection still
+        using it is closed. Returns how many connections were closed.
+        """
+        checked = BridgeSettings(tokens=dict(tokens)).tokens  # lists joined, blanks refused
+        bridge = self.settings.bridge.model_copy(update={"tokens": checked})
+        self.settings = self.settings.model_copy(update={"bridge": bridge})
+        revoked = [
+            session
+            for session in list(self._sessions)
+            if session.ea_id is not None
+            and session.token is not None
+            and not self._authorized(session.ea_id, session.token)
+        ]
+        log.info(
+            "bridge tokens reloaded",
+            extra={"eas": len(bridge.tokens), "closed_connections": len(revoked)},
+        )
+        for session in revoked:
+            log.warning(
+                "closing a connection whose token was revoked",
+                extra={"ea_id": session.ea_id, "remote": session.remote},
+            )
+            error = FrameError(
+                "unauthorized", f"the token of ea_id {session.ea_id!r} was revoked", fatal=True
+            )
+            self.metrics.refused.labels(error.code).inc()
+        await asyncio.gather(*(s.revoke(error, _SUPERSEDE_WAIT_S) for s in revoked))
+        return len(revoked)
 
     async def claim(self, ea_id: str, session: EaSession) -> EaState:
         """Bind ea_id to this connection; an older connection of the same EA is closed."""

@@ -23,6 +23,7 @@ from botcopier.bridge.protocol import (
     error_frame,
     parse_hello,
     parse_line,
+    without_token,
 )
 from botcopier.bridge.publisher import Delivery
 from botcopier.telemetry import start_event_span, traceparent
@@ -62,6 +63,8 @@ class EaSession:
         peer = writer.get_extra_info("peername")
         self.remote = f"{peer[0]}:{peer[1]}" if peer else "unknown"
         self.ea_id: str | None = None
+        # What the EA authenticated with, so a token reload can tell whether it still may.
+        self.token: str | None = None
         self.state: EaState | None = None
         self._pending: deque[_Pending] = deque()
         self._max_in_flight = server.settings.bridge.max_in_flight
@@ -106,6 +109,13 @@ class EaSession:
         if self._awaiting_input and self._task is not None:
             # Interrupt the wait for the next frame; frames already read are unaffected.
             self._task.cancel()
+
+    async def revoke(self, error: FrameError, timeout_s: float) -> None:
+        """Take no new frames, let in-flight ones be acked, then send ``error`` and close."""
+        self.stop_reading()
+        await self.wait_drained(timeout_s)
+        self._write(error_frame(error))
+        await self.close()
 
     async def wait_drained(self, timeout_s: float) -> bool:
         try:
@@ -186,9 +196,9 @@ class EaSession:
             self.server.authenticate(hello)
         except FrameError as error:
             error.fatal = True
-            await self._refuse(error, line)
+            await self._refuse(error, without_token(line))
             return False
-        self.ea_id = hello.ea_id
+        self.ea_id, self.token = hello.ea_id, hello.token
         self.state = await self.server.claim(hello.ea_id, self)
         self._log_resume(hello)
         self._send(
@@ -270,7 +280,8 @@ class EaSession:
             self._send({"type": "pong", "t": frame.body.get("t")})
             return
         if frame.type == "hello":
-            await self._reject(FrameError("duplicate_hello", "hello was already sent"), line)
+            error = FrameError("duplicate_hello", "hello was already sent")
+            await self._reject(error, without_token(line))
             return
         seq = frame.seq
         if seq is None:

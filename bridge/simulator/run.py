@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from botcopier.bridge.client import EaClient
+from botcopier.bridge.client import EaClient, tls_client_context
 from botcopier.bridge.exceptions import BridgeError
 from botcopier.bridge.simulator.bots import FadingEdgeBot, default_bots
 from botcopier.bridge.simulator.ea import EaReport, SimulatedEa
@@ -59,7 +59,7 @@ def _bars_for(plan: SimulationPlan, index: int, symbol: str) -> Iterator[Bar]:
 
 
 def _token(settings: Settings, ea_id: str) -> str:
-    token = settings.bridge.tokens.get(ea_id)
+    token = settings.bridge.current_token(ea_id)
     if token is None:
         if settings.bridge.allow_unknown_eas:
             return ""
@@ -67,7 +67,7 @@ def _token(settings: Settings, ea_id: str) -> str:
             f'no token for {ea_id}: add `{ea_id} = "<token>"` under [bridge.tokens] in '
             "botcopier.toml (the same file for the bridge and the simulator)"
         )
-    return token.get_secret_value()
+    return token
 
 
 async def simulate(
@@ -90,6 +90,8 @@ async def simulate(
             plan.account_base + index + 1,
             _token(settings, ea_id),
             spool_dir=spool_dir,
+            # On the bridge's own host: its certificate is the CA to trust.
+            tls=tls_client_context(settings.bridge.tls_cert_file) if settings.bridge.tls else None,
         )
         symbol = SYMBOLS[index % len(SYMBOLS)] if plan.csv is None else None
         bars = list(_bars_for(plan, index, symbol or ""))
