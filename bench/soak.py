@@ -10,7 +10,9 @@ While it runs, a progress line every ``--progress-s``: events acked, acks/s and 
 the last interval, the bridge's RSS and the agents group's lag. At the end:
 
 - throughput: events acked per second, first send to last ack (offered: ``--rate``);
-- ack latency p50/p99: handing an event to the EA client to its ack;
+- ack latency p50/p99: handing an event to the EA client to its ack (each EA first opens
+  and closes one warm-up trade, not measured: the bridge's first produce waits for metadata);
+- that every event was acked once and published once (the bridge's /metrics), else MISMATCH;
 - the bridge process's RSS when the load starts, at the end, its max, the ratio end/start
   and the slope over the second half of the run (flat is the target: a leak shows as a
   slope that does not go away in longer soaks);
