@@ -433,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     collector.set_defaults(handler=_cmd_collector)
 
-    from botcopier.trainers.train_command import add_data_arguments
+    from botcopier.trainers.train_arguments import add_data_arguments, add_extra_arguments
 
     train = commands.add_parser(
         "train",
@@ -471,8 +471,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=50_000,
         help="rows per chunk and per fitting batch with --lite-mode (default 50000)",
     )
-    from botcopier.trainers.train_extras import add_extra_arguments
-
     add_extra_arguments(train)
     train.add_argument(
         "--search",

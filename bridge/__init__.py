@@ -6,10 +6,25 @@ accept EA connections, validate and publish their events and ack what Kafka conf
 spooling, replay); `simulator` drives simulated Observer EAs with rule-based bots.
 """
 
-from botcopier.bridge.client import EaClient
+from importlib import import_module
+from typing import Any
+
 from botcopier.bridge.exceptions import BridgeError, FrameError
-from botcopier.bridge.protocol import EVENT_KINDS, PROTOCOL_VERSION
-from botcopier.bridge.server import BridgeServer
+
+# Imported on first use: the router and other light commands live in this package, and
+# loading the server (Kafka clients, codecs, telemetry) for them would cost every process.
+_LAZY = {
+    "EaClient": "botcopier.bridge.client",
+    "BridgeServer": "botcopier.bridge.server",
+    "EVENT_KINDS": "botcopier.bridge.protocol",
+    "PROTOCOL_VERSION": "botcopier.bridge.protocol",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'botcopier.bridge' has no attribute {name!r}")
 
 __all__ = [
     "EVENT_KINDS",

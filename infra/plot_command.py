@@ -12,7 +12,7 @@ Examples
 >>> parse_bot("900001")
 Traceback (most recent call last):
 ...
-botcopier.infra.plots.PlotError: --bot must be ACCOUNT:MAGIC (two integers), not '900001'
+botcopier.infra.exceptions.PlotError: --bot must be ACCOUNT:MAGIC (two integers), not '900001'
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from botcopier.config import Settings
-from botcopier.infra.plots import PlotError
+from botcopier.infra.exceptions import PlotError
 
 Bot = tuple[int, int]
 # Collector table and topic of each source line of the chart.

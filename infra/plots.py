@@ -16,7 +16,7 @@ True
 ...                  "values": {}}}, folder / "none.png")
 Traceback (most recent call last):
 ...
-botcopier.infra.plots.PlotError: model m 1 has no feature importance values to plot
+botcopier.infra.exceptions.PlotError: model m 1 has no feature importance values to plot
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from botcopier.atomic_file import write_atomic
-from botcopier.exceptions import BotCopierError
+from botcopier.infra.exceptions import PlotError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DPI = 100
@@ -43,10 +43,6 @@ METRIC_PANELS = (
 )
 # Which line is which: the agents' rolling metrics, the Observer EA's own snapshots.
 SOURCE_STYLES = {"agents": {"linestyle": "-"}, "ea": {"linestyle": "--"}}
-
-
-class PlotError(BotCopierError):
-    """Nothing to plot, or the input cannot be plotted."""
 
 
 def _value(row: Mapping[str, Any], column: str) -> float:

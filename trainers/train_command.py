@@ -51,30 +51,6 @@ Say = Callable[[str], None]
 TIMING_WINDOW_BARS = 5  # a clone entry this many bars from the bot's still counts as it
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_argument_group("data (Kafka by default; files with --bars and --events)")
-    source.add_argument("--account", type=int, help="the bot's MT4 account")
-    source.add_argument("--magic", type=int, help="the bot's magic number")
-    source.add_argument("--symbol", help="default: the symbol the bot traded most")
-    source.add_argument("--timeframe", type=int, help="bar minutes (default: the most common)")
-    source.add_argument("--bars", type=Path, help="MT4 bars CSV instead of Kafka")
-    source.add_argument("--events", type=Path, help="trade events (JSON lines or CSV)")
-    split = parser.add_argument_group("split (by time)")
-    split.add_argument("--validation", type=float, default=0.15, help="share (default 0.15)")
-    split.add_argument("--test", type=float, default=0.3, help="share scored only (default 0.3)")
-    fit = parser.add_argument_group("estimator")
-    fit.add_argument(
-        "--model",
-        dest="family",
-        choices=["linear", "lightgbm", "xgboost", "catboost", "auto"],
-        help="xgboost and catboost when installed (else LightGBM, with a warning)",
-    )
-    fit.add_argument("--no-class-weight", action="store_true", help="do not weight rare actions up")
-    fit.add_argument("--no-threshold-tuning", action="store_true", help="keep thresholds at 0.5")
-    fit.add_argument("--rounds", type=int, default=300, help="most boosting rounds (default 300)")
-    fit.add_argument("--seed", type=int, default=0)
-
-
 def load_history(settings: Settings, args: argparse.Namespace, say: Say) -> BotHistory:
     if args.bars or args.events:
         if not (args.bars and args.events):

@@ -36,26 +36,6 @@ Say = Callable[[str], None]
 _MINUTE_MS = 60_000
 
 
-def add_extra_arguments(parser: argparse.ArgumentParser) -> None:
-    extras = parser.add_argument_group("machine, review weights, stops, risk")
-    extras.add_argument(
-        "--mode",
-        choices=["auto", "lite", "standard", "heavy", "deep"],
-        default="auto",
-        help="hardware mode (default: measured with psutil)",
-    )
-    extras.add_argument("--uncertain-file", help="labelled uncertain decisions (CSV)")
-    extras.add_argument("--uncertain-weight", type=float, default=2.0)
-    extras.add_argument("--replay-file", help="decision-replay divergences (CSV)")
-    extras.add_argument("--replay-weight", type=float, default=2.0)
-    extras.add_argument(
-        "--regress-sl-tp", action="store_true", help="learn the bot's stop and target distances"
-    )
-    extras.add_argument(
-        "--risk-parity", action="store_true", help="weights across the symbols the EA sent"
-    )
-
-
 def machine_mode(args: argparse.Namespace, options: TrainOptions, say: Say):
     """The hardware profile and the options it allows."""
     profile = hardware_profile(override=None if args.mode == "auto" else args.mode)
