@@ -13,12 +13,14 @@ failing scenario says which event ids went missing.
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from confluent_kafka import Message
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from botcopier.config import Settings
 from botcopier.schemas import SchemaCatalogue, SingleObjectDeserializer
@@ -220,3 +222,33 @@ def read_events(settings: Settings, topic_name: str, timeout_s: float = 120.0) -
         KafkaEvent(record["event_id"], record["ea_id"], m.partition(), m.offset())
         for m, record in zip(messages, decoded(messages), strict=True)
     ]
+
+
+def read_until(
+    settings: Settings,
+    topic_name: str,
+    done: Callable[[list[dict[str, Any]]], bool],
+    timeout_s: float = 300.0,
+) -> list[dict[str, Any]]:
+    """The decoded records of a catalogue topic once ``done(records)`` holds (or at the
+    timeout). One consumer reads on from where it was, so waiting costs the machine little
+    while the services under test catch up."""
+    topic = settings.topic(topic_name)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers(),
+            "group.id": f"fault-reader-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+        }
+    )
+    records: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        while not done(records) and time.monotonic() < deadline:
+            batch = consumer.consume(num_messages=10_000, timeout=1.0)
+            records.extend(decoded(m for m in batch if not m.error()))
+    finally:
+        consumer.close()
+    return records
