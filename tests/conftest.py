@@ -82,3 +82,10 @@ def fresh_settings(kafka_broker: TestBroker) -> Settings:
     settings = settings.model_copy(update={"kafka": kafka})
     create_topics(settings)
     return settings
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The fault suite's counts (``FAULTS <scenario>: …``), together at the end of the run."""
+    from tests.faults.report import write_summary
+
+    write_summary(terminalreporter)
