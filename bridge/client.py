@@ -184,6 +184,7 @@ class EaClient:
     async def _run(self) -> None:
         backoff = _BACKOFF_START_S
         while not self._closed:
+            welcomed = self.connects
             try:
                 await self._session()
                 backoff = _BACKOFF_START_S
@@ -193,6 +194,10 @@ class EaClient:
                 self._live = False
                 self._writer = None
                 self._spool.flush()
+            if self.connects > welcomed:
+                # The bridge welcomed us, so it is up: a cut link is retried at once, as the
+                # MQL4 EA does, not after the backoff a dead bridge has built up.
+                backoff = _BACKOFF_START_S
             if self.fatal and self.fatal.get("code") in ("unauthorized", "unsupported_protocol"):
                 return  # retrying cannot help; the owner reads self.fatal
             if self._closed:
