@@ -26,6 +26,7 @@ def __getattr__(name: str) -> Any:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'botcopier.bridge' has no attribute {name!r}")
 
+
 __all__ = [
     "EVENT_KINDS",
     "PROTOCOL_VERSION",
