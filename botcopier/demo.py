@@ -125,7 +125,7 @@ def _dashboard_summary(settings: Settings, token: str) -> str:
 
 def _start(settings: Settings, name: str, argv: list[str], env: dict[str, str]) -> ServiceProcess:
     log = settings.paths.state_dir / "logs" / f"{name}.log"
-    return ServiceProcess(name, botcopier_command(*argv), env, log)
+    return ServiceProcess(name, botcopier_command(*argv), env, log, die_with_parent=True)
 
 
 def _collector_figures(settings: Settings) -> list[str]:

@@ -6,13 +6,14 @@ logging to a file, stopped with SIGTERM (graceful) and SIGKILL only as a last re
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from botcopier.exceptions import BotCopierError
@@ -36,14 +37,36 @@ def botcopier_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "botcopier.cli", *args]
 
 
+def _parent_death_signal() -> Callable[[], object]:
+    """What the child runs before exec: ask the kernel to SIGTERM it when its parent dies,
+    even by SIGKILL (Linux's PR_SET_PDEATHSIG). Resolved here, in the parent: a forked child
+    of a threaded process must not import anything."""
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    return functools.partial(prctl, 1, int(signal.SIGTERM))  # 1: PR_SET_PDEATHSIG
+
+
 class ServiceProcess:
+    """One service process. With ``die_with_parent`` (Linux), the service is told to stop
+    when its driver dies, however it dies: a killed demo leaves no bridge or worker behind.
+    Only for drivers that start services from their main thread, since the kernel ties the
+    signal to the thread that forked."""
+
     def __init__(
-        self, name: str, argv: Sequence[str], env: Mapping[str, str], log_path: Path
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        log_path: Path,
+        *,
+        die_with_parent: bool = False,
     ) -> None:
         self.name = name
         self.argv = list(argv)
         self.env = {**os.environ, **env}
         self.log_path = log_path
+        self.die_with_parent = die_with_parent and sys.platform.startswith("linux")
         self.process: subprocess.Popen | None = None
 
     def start(self, port: int | None = None, host: str = "127.0.0.1", timeout_s: float = 30.0):
@@ -57,6 +80,7 @@ class ServiceProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_parent_death_signal() if self.die_with_parent else None,
             )
         if port is None:
             return
