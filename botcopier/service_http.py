@@ -29,6 +29,21 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 
+def serve_in_thread(host: str, port: int, handler: type[BaseHTTPRequestHandler]):
+    """A threaded HTTP server on host:port (0: any free port), serving from a daemon thread."""
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def stop_server(server: ThreadingHTTPServer | None) -> None:
+    """Stop serving and close the socket (nothing when ``server`` is None)."""
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+
+
 class ServiceEndpoints:
     def __init__(self, registry: CollectorRegistry, health: Callable[[], dict[str, Any]]):
         self.registry, self.health = registry, health
@@ -61,14 +76,10 @@ class ServiceEndpoints:
             def log_message(self, *args: Any) -> None:
                 pass  # scrapes every few seconds would drown the service's own log
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
+        self._server = serve_in_thread(host, port, Handler)
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        stop_server(self._server)
+        self._server = None

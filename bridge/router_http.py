@@ -30,7 +30,6 @@ Examples
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,6 +40,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from botcopier.bridge.exceptions import RouterError
 from botcopier.bridge.router import ModelRouter
+from botcopier.service_http import serve_in_thread, stop_server
 
 MAX_BODY_BYTES = 65536
 
@@ -115,17 +115,14 @@ class RouterServer:
         self.port: int | None = None
 
     def start(self, host: str, port: int) -> RouterServer:
-        self._server = ThreadingHTTPServer((host, port), self._handler())
-        self._server.daemon_threads = True
+        self._server = serve_in_thread(host, port, self._handler())
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
         """Stop serving and save the state (the choice counts since the last reward)."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            stop_server(self._server)
             self._server = None
             self.router.save()
 
