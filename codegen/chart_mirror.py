@@ -44,7 +44,8 @@ CONSTANTS = {
     "NULL": 0.0, "MODE_SMA": 0.0, "MODE_EMA": 1.0, "PRICE_CLOSE": 0.0, "PRICE_OPEN": 1.0,
     "PRICE_HIGH": 2.0, "PRICE_LOW": 3.0, "MODE_MAIN": 0.0, "MODE_SIGNAL": 1.0,
     "MODE_UPPER": 1.0, "MODE_LOWER": 2.0, "MODE_LOW": 1.0, "MODE_HIGH": 2.0,
-    "MODE_SPREAD": 13.0, "M_PI": math.pi, "MagicNumber": 0.0,
+    "MODE_SPREAD": 13.0, "M_PI": math.pi, "MagicNumber": 0.0, "PRICE_TYPICAL": 5.0,
+    "MODE_PLUSDI": 1.0, "MODE_MINUSDI": 2.0,
 }  # fmt: skip
 _PRICES = {0: "close", 1: "open", 2: "high", 3: "low"}
 
@@ -148,6 +149,52 @@ class ChartMirror:
             )
             return at(lines[int(mode)], shift)
 
+        def i_cci(symbol, timeframe, period, price, shift):
+            chart(symbol, timeframe)
+            _require(price == 5, f"iCCI applied price {price} (only PRICE_TYPICAL)")
+            s = self.series
+            key = ("cci", period)
+            values = self._cached(
+                key, lambda: ind.cci(s["High"], s["Low"], s["Close"], int(period))
+            )
+            return at(values, shift)
+
+        def i_wpr(symbol, timeframe, period, shift):
+            chart(symbol, timeframe)
+            s = self.series
+            key = ("wpr", period)
+            values = self._cached(
+                key, lambda: ind.wpr(s["High"], s["Low"], s["Close"], int(period))
+            )
+            return at(values, shift)
+
+        def i_adx(symbol, timeframe, period, price, mode, shift):
+            chart(symbol, timeframe)
+            _require(mode in (0, 1, 2), f"iADX mode {mode}")
+            s = self.series
+            key = ("adx", period)
+            lines = self._cached(key, lambda: ind.adx(s["High"], s["Low"], s["Close"], int(period)))
+            return at(lines[int(mode)], shift)
+
+        def i_envelopes(symbol, timeframe, period, method, ma_shift, price, deviation, mode, shift):
+            chart(symbol, timeframe)
+            _require(ma_shift == 0 and method in (0, 1) and mode in (0, 1, 2),
+                     f"iEnvelopes method {method} shift {ma_shift} mode {mode}")  # fmt: skip
+            key = ("envelopes", period, method, price, deviation)
+            lower, middle, upper = self._cached(
+                key,
+                lambda: ind.envelopes(
+                    self._price(price), int(period), deviation, "sma" if method == 0 else "ema"
+                ),
+            )
+            return at({0: middle, 1: upper, 2: lower}[int(mode)], shift)
+
+        def i_momentum(symbol, timeframe, period, price, shift):
+            chart(symbol, timeframe)
+            key = ("momentum", period, price)
+            values = self._cached(key, lambda: ind.momentum(self._price(price), int(period)))
+            return at(values, shift)
+
         def extreme(symbol, timeframe, series, count, start, pick) -> float:
             chart(symbol, timeframe)
             values = self.series["High" if series == 2 else "Low"]
@@ -172,7 +219,8 @@ class ChartMirror:
 
         functions: dict[str, Callable[..., float]] = {
             "iMA": i_ma, "iRSI": i_rsi, "iATR": i_atr, "iBands": i_bands, "iMACD": i_macd,
-            "iStochastic": i_stochastic,
+            "iStochastic": i_stochastic, "iCCI": i_cci, "iWPR": i_wpr, "iADX": i_adx,
+            "iEnvelopes": i_envelopes, "iMomentum": i_momentum,
             "iHighest": lambda *args: extreme(*args, np.argmax),
             "iLowest": lambda *args: extreme(*args, np.argmin),
             "MathSin": math.sin, "MathCos": math.cos, "MathAbs": abs, "MathSqrt": math.sqrt,

@@ -47,7 +47,7 @@ def test_a_wrong_period_or_shift_in_the_mql4_text_is_caught(chart):
 
 def test_unknown_built_ins_and_syntax_outside_the_subset_are_refused(chart):
     _bars, mirror = chart
-    with pytest.raises(ExpressionError, match="no mirror of the MQL4 function 'iCCI'"):
-        evaluate(parse("iCCI(NULL,0,14,PRICE_CLOSE,1)"), mirror.environment(100))
+    with pytest.raises(ExpressionError, match="no mirror of the MQL4 function 'iSAR'"):
+        evaluate(parse("iSAR(NULL,0,0.02,0.2,1)"), mirror.environment(100))
     with pytest.raises(ExpressionError, match="unexpected"):
         parse("Close[1] = 2")
