@@ -15,7 +15,11 @@ Examples
 2101
 """
 
-from botcopier.bridge.simulator.zoo.bands import BollingerBreakoutBot, BollingerReversionBot
+from botcopier.bridge.simulator.zoo.bands import (
+    BollingerBreakoutBot,
+    BollingerReversionBot,
+    EnvelopeReversionBot,
+)
 from botcopier.bridge.simulator.zoo.base import ZooBot, crossed_above, crossed_below
 from botcopier.bridge.simulator.zoo.chart import Chart, ChartError
 from botcopier.bridge.simulator.zoo.crosses import (
@@ -25,10 +29,12 @@ from botcopier.bridge.simulator.zoo.crosses import (
     SmaTrendCrossBot,
 )
 from botcopier.bridge.simulator.zoo.oscillators import (
+    CciBreakoutBot,
     RsiLevelsBot,
     RsiSessionBot,
     StochasticCrossBot,
     StochasticTrendBot,
+    WilliamsReversalBot,
 )
 from botcopier.bridge.simulator.zoo.runner import (
     ZooRun,
@@ -37,7 +43,7 @@ from botcopier.bridge.simulator.zoo.runner import (
     run_zoo_bot,
 )
 from botcopier.bridge.simulator.zoo.sessions import SessionBreakoutBot
-from botcopier.bridge.simulator.zoo.trend import TripleConfirmBot
+from botcopier.bridge.simulator.zoo.trend import AdxDiCrossBot, MomentumTrendBot, TripleConfirmBot
 
 ZOO: dict[str, type[ZooBot]] = {
     bot.name: bot
@@ -54,11 +60,21 @@ ZOO: dict[str, type[ZooBot]] = {
         BollingerReversionBot,
         TripleConfirmBot,
         SessionBreakoutBot,
+        CciBreakoutBot,
+        WilliamsReversalBot,
+        EnvelopeReversionBot,
+        AdxDiCrossBot,
+        MomentumTrendBot,
     )
 }
 
 __all__ = [
     "ZOO",
+    "AdxDiCrossBot",
+    "CciBreakoutBot",
+    "EnvelopeReversionBot",
+    "MomentumTrendBot",
+    "WilliamsReversalBot",
     "BollingerBreakoutBot",
     "BollingerReversionBot",
     "Chart",

@@ -1,4 +1,4 @@
-"""Band EAs: Bollinger Bands breakouts and reversions.
+"""Band EAs: Bollinger Bands breakouts and reversions, envelope reversions.
 
 Examples
 --------
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from botcopier.bridge.simulator.market import Bar
 from botcopier.bridge.simulator.zoo.base import Actions, ZooBot
+
+_D1_MINUTES = 1440
 
 
 class BollingerBreakoutBot(ZooBot):
@@ -67,4 +69,37 @@ class BollingerReversionBot(ZooBot):
             return self.buy(bar, sl=2 * atr)
         if close2 > upper2 and close1 < upper1:
             return self.sell(bar, sl=2 * atr)
+        return []
+
+
+class EnvelopeReversionBot(ZooBot):
+    """Fades closes breaking out of the 14-bar 0.1% envelopes, outside the rollover hours."""
+
+    name, magic = "envelopes-14-0.1", 2115
+    rules = (
+        "Close crosses below the lower Envelope (SMA 14, 0.1%): buy, above the upper: sell; "
+        "flat only, no entries 20:00-06:00 UTC (intraday charts); closes when Close is back "
+        "at the SMA 14, or after 24 bars; no SL/TP"
+    )
+    hold_bars = 24
+
+    def decide(self, bar: Bar) -> Actions:
+        chart = self.chart
+        lower1, middle1, upper1 = chart.envelopes(14, 0.1, 1)
+        close1 = chart.close(1)
+        orders = self.orders
+        if orders:
+            back = (close1 - middle1) * self.side >= 0
+            if back or self.bars_held(orders[0], bar) >= self.hold_bars:
+                return self.close_all(bar)
+            return []
+        hour = chart.moment().hour
+        if bar.timeframe_minutes < _D1_MINUTES and (hour >= 20 or hour < 6):
+            return []
+        lower2, _, upper2 = chart.envelopes(14, 0.1, 2)
+        close2 = chart.close(2)
+        if close1 < lower1 and close2 >= lower2:
+            return self.buy(bar)
+        if close1 > upper1 and close2 <= upper2:
+            return self.sell(bar)
         return []

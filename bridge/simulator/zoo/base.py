@@ -36,6 +36,10 @@ class ZooBot(SimulatedBot):
     lots: ClassVar[float] = 0.1
     # One line: indicators and periods, entry, exit, stops (the zoo's table reads it).
     rules: ClassVar[str] = ""
+    # MQL4's ``if (Bars < min_bars) return;``: no decisions before the chart has this many.
+    min_bars: ClassVar[int] = 0
+    # True for a bot whose rules need intraday bars (it never trades on D1 and longer).
+    intraday_only: ClassVar[bool] = False
 
     def __init__(
         self, bars: Sequence[Bar], *, account: PaperAccount | None = None, digits: int = 5
@@ -62,7 +66,8 @@ class ZooBot(SimulatedBot):
         actions = self._stop_hits(bar)
         self.positions.append(self.side)
         self._opened, self._closed = None, False
-        actions += self.decide(bar)
+        if self.chart.bars_seen >= self.min_bars:
+            actions += self.decide(bar)
         self.decisions.append(self._opened or ("close" if self._closed else "none"))
         return actions
 

@@ -17,7 +17,7 @@ Examples
 >>> chart.seek(bars[20])
 >>> chart.close(1) == bars[20].close, chart.close(2) == bars[19].close
 (True, True)
->>> chart.time_ms(0) == bars[20].end_ms
+>>> chart.time_ms(0) == bars[21].time_ms
 True
 >>> round(chart.ma(5, 1), 5) == round(sum(b.close for b in bars[16:21]) / 5, 5)
 True
@@ -88,8 +88,15 @@ class Chart:
         return self._at(self._close, shift)
 
     def time_ms(self, shift: int = 0) -> int:
-        """Open time of the bar ``shift`` back; shift 0 is the bar now forming."""
+        """Open time of the bar ``shift`` back; shift 0 is the bar now forming.
+
+        ``Time[0]`` is the next bar's open when the chart holds it (after a weekend, the
+        week's first bar, as the EA's first tick sees it), else the closed bar's end.
+        """
         if shift == 0:
+            following = self.now + 1
+            if following < len(self.bars):
+                return self.bars[following].time_ms
             return self.bars[self.now].end_ms
         index = self._index_of(shift)
         return self.bars[index].time_ms if index >= 0 else 0
@@ -152,6 +159,47 @@ class Chart:
             ),
         )
         return self._each(series, shift)
+
+    def cci(self, period: int = 14, shift: int = 1) -> float:
+        """Commodity Channel Index of the typical price (``iCCI(..., PRICE_TYPICAL, shift)``)."""
+        (values,) = self._get(
+            ("cci", period),
+            lambda: (indicators.cci(self._high, self._low, self._close, period),),
+        )
+        return self._at(values, shift)
+
+    def wpr(self, period: int = 14, shift: int = 1) -> float:
+        """Williams' %R, -100..0."""
+        (values,) = self._get(
+            ("wpr", period),
+            lambda: (indicators.wpr(self._high, self._low, self._close, period),),
+        )
+        return self._at(values, shift)
+
+    def adx(self, period: int = 14, shift: int = 1) -> tuple[float, float, float]:
+        """(ADX, +DI, -DI): ``iADX`` MODE_MAIN, MODE_PLUSDI, MODE_MINUSDI."""
+        series = self._get(
+            ("adx", period), lambda: indicators.adx(self._high, self._low, self._close, period)
+        )
+        return self._each(series, shift)
+
+    def envelopes(
+        self, period: int = 14, deviation_percent: float = 0.1, shift: int = 1,
+        method: MaMethod = "sma",
+    ) -> tuple[float, float, float]:  # fmt: skip
+        """(lower, middle, upper): the MA of the close -/+ ``deviation_percent`` percent."""
+        series = self._get(
+            ("envelopes", period, deviation_percent, method),
+            lambda: indicators.envelopes(self._close, period, deviation_percent, method),
+        )
+        return self._each(series, shift)
+
+    def momentum(self, period: int = 14, shift: int = 1) -> float:
+        """``100 * Close / Close period bars earlier``."""
+        (values,) = self._get(
+            ("momentum", period), lambda: (indicators.momentum(self._close, period),)
+        )
+        return self._at(values, shift)
 
     def _get(self, key: tuple, compute: Callable[[], tuple[np.ndarray, ...]]):
         if key not in self._series:

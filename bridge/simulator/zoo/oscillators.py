@@ -1,4 +1,4 @@
-"""Oscillator EAs: RSI and stochastic thresholds, level crossings and %K/%D crosses.
+"""Oscillator EAs: RSI, stochastic, CCI and Williams %R thresholds, level and %K/%D crosses.
 
 Examples
 --------
@@ -120,4 +120,46 @@ class StochasticTrendBot(ZooBot):
             return self.buy(bar, sl=self.pips(30))
         if trend < 0 and crossed_below(k1, k2, 70.0, 70.0):
             return self.sell(bar, sl=self.pips(30))
+        return []
+
+
+class CciBreakoutBot(ZooBot):
+    """CCI 20 breaking out beyond +/-100, held until it crosses back through zero."""
+
+    name, magic = "cci-20-100", 2113
+    rules = (
+        "CCI 20 crosses above +100: buy, below -100: sell; only when flat; a long closes "
+        "when CCI crosses below 0 (short: above 0); SL 50 pips"
+    )
+
+    def decide(self, bar: Bar) -> Actions:
+        cci1, cci2 = self.chart.cci(20, 1), self.chart.cci(20, 2)
+        if self.side > 0 and crossed_below(cci1, cci2, 0.0, 0.0):
+            return self.close_all(bar)
+        if self.side < 0 and crossed_above(cci1, cci2, 0.0, 0.0):
+            return self.close_all(bar)
+        if self.side:
+            return []
+        if crossed_above(cci1, cci2, 100.0, 100.0):
+            return self.buy(bar, sl=self.pips(50))
+        if crossed_below(cci1, cci2, -100.0, -100.0):
+            return self.sell(bar, sl=self.pips(50))
+        return []
+
+
+class WilliamsReversalBot(ZooBot):
+    """A stop-and-reverse on Williams %R 14 leaving its extremes."""
+
+    name, magic = "wpr-14-reversal", 2114
+    rules = (
+        "Williams %R 14 crosses up through -90: close a short and buy; down through -10: "
+        "close a long and sell; SL 40 pips"
+    )
+
+    def decide(self, bar: Bar) -> Actions:
+        wpr1, wpr2 = self.chart.wpr(14, 1), self.chart.wpr(14, 2)
+        if crossed_above(wpr1, wpr2, -90.0, -90.0):
+            return self.reverse_into(bar, +1, sl=self.pips(40))
+        if crossed_below(wpr1, wpr2, -10.0, -10.0):
+            return self.reverse_into(bar, -1, sl=self.pips(40))
         return []

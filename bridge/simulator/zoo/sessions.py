@@ -31,6 +31,7 @@ class SessionBreakoutBot(ZooBot):
         "range's high (low): buy (sell); closes at 20:00 UTC; SL 1.5x ATR 14 / TP 40 pips"
     )
     session_end_hour = 8
+    intraday_only = True
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
