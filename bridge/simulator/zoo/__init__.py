@@ -7,6 +7,10 @@ Williams %R), `bands` (Bollinger, envelopes), `trend` (ADX, a conjunction), `ses
 (clock and weekday rules). `ZOO` maps each bot's name (its order comment) to its class;
 `runner` runs one over bars into trade events.
 
+Stops given in pips follow MT4's convention, a pip being 10 points on 3- and 5-digit quotes
+and one point otherwise: on GOOG (2 digits) a 20-pip stop is $0.20, tight for a daily bar,
+so those bots stop out and re-enter more there than on EURUSD.
+
 Examples
 --------
 >>> len(ZOO) >= 12, len({bot.magic for bot in ZOO.values()}) == len(ZOO)
@@ -36,6 +40,7 @@ from botcopier.bridge.simulator.zoo.oscillators import (
     StochasticTrendBot,
     WilliamsReversalBot,
 )
+from botcopier.bridge.simulator.zoo.registry import ZOO
 from botcopier.bridge.simulator.zoo.runner import (
     ZooRun,
     make_zoo_bot,
@@ -44,29 +49,6 @@ from botcopier.bridge.simulator.zoo.runner import (
 )
 from botcopier.bridge.simulator.zoo.sessions import SessionBreakoutBot
 from botcopier.bridge.simulator.zoo.trend import AdxDiCrossBot, MomentumTrendBot, TripleConfirmBot
-
-ZOO: dict[str, type[ZooBot]] = {
-    bot.name: bot
-    for bot in (
-        EmaCrossBot,
-        SmaTrendCrossBot,
-        PyramidBot,
-        RsiLevelsBot,
-        RsiSessionBot,
-        StochasticCrossBot,
-        StochasticTrendBot,
-        MacdSignalBot,
-        BollingerBreakoutBot,
-        BollingerReversionBot,
-        TripleConfirmBot,
-        SessionBreakoutBot,
-        CciBreakoutBot,
-        WilliamsReversalBot,
-        EnvelopeReversionBot,
-        AdxDiCrossBot,
-        MomentumTrendBot,
-    )
-}
 
 __all__ = [
     "ZOO",

@@ -21,6 +21,7 @@ from botcopier.bridge.simulator.history import SYMBOLS
 from botcopier.bridge.simulator.ledger import PaperAccount
 from botcopier.bridge.simulator.market import Bar
 from botcopier.bridge.simulator.zoo.base import ZooBot
+from botcopier.bridge.simulator.zoo.registry import ZOO
 
 
 def run_bot(bot: SimulatedBot, bars: Iterable[Bar]) -> list[dict[str, Any]]:
@@ -59,8 +60,6 @@ def make_zoo_bot(
     digits: int | None = None,
 ) -> ZooBot:
     """The zoo bot called ``name`` attached to ``bars`` (digits from `SYMBOLS` when known)."""
-    from botcopier.bridge.simulator.zoo import ZOO
-
     try:
         cls = ZOO[name]
     except KeyError:

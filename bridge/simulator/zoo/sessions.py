@@ -14,8 +14,10 @@ True
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 
+from botcopier.bridge.simulator.ledger import PaperAccount
 from botcopier.bridge.simulator.market import Bar
 from botcopier.bridge.simulator.zoo.base import Actions, ZooBot
 
@@ -33,9 +35,11 @@ class SessionBreakoutBot(ZooBot):
     session_end_hour = 8
     intraday_only = True
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._last_trade_day: object = None
+    def __init__(
+        self, bars: Sequence[Bar], *, account: PaperAccount | None = None, digits: int = 5
+    ) -> None:
+        super().__init__(bars, account=account, digits=digits)
+        self._last_trade_day: date | None = None
 
     def decide(self, bar: Bar) -> Actions:
         now = self.chart.moment()
