@@ -29,7 +29,7 @@ from botcopier.config import Settings
 from botcopier.exceptions import BotCopierError
 from botcopier.trainers.batch import TrainOptions
 from botcopier.trainers.dataset import build_dataset, time_split
-from botcopier.trainers.features import FEATURES
+from botcopier.trainers.features import CANDIDATE_FEATURES, FEATURES
 from botcopier.trainers.model_document import ModelFormatError
 from botcopier.trainers.model_eval import decide, predict_proba
 from botcopier.trainers.scores import clone_scores
@@ -113,7 +113,7 @@ def answer_request(
             raise BotCopierError("the request names no bot (account and magic)")
         history = history_from_kafka(settings, request["account"], request["magic"], progress=say)
         history = until_request(history, request.get("last_event_id"))
-        data = build_dataset(history.bars, history.events)
+        data = build_dataset(history.bars, history.events, CANDIDATE_FEATURES)
         options = TrainOptions(family=config.family, validation=config.validation, test=config.test)
         result = train_best(
             data, history.bot, request["model_name"], options, say,
