@@ -286,6 +286,12 @@ def run_train(settings: Settings, args: argparse.Namespace, say: Say) -> int:
         for line in describe(result.test):
             say(f"test: {line}")
     say(f"wrote {path} in {time.monotonic() - started:.1f} s")
+    floor = settings.retrainer.min_score
+    scored = result.test or result.validation
+    if scored["entry_macro_f1"] < floor:
+        say(f"BELOW THE FLOOR: {'test' if result.test else 'validation'} entry macro-F1 "
+            f"{scored['entry_macro_f1']:.4f} < {floor:.4f} (BOTCOPIER_RETRAINER__MIN_SCORE): "
+            "this clone does not copy its bot; the retrainer would not publish it")  # fmt: skip
     if result.validation["entry_macro_f1"] < 0.9 and family == "linear":
         say("hint: a linear model cannot express rules like 'flat and RSI < 30': try --model auto")
     return 0
