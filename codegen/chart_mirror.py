@@ -86,9 +86,33 @@ class ChartMirror:
         _require(int(price) in _PRICES, f"applied price {price}")
         return self.series[_PRICES[int(price)].capitalize()]
 
-    def environment(self, row: int, *, position: float = 0.0) -> Environment:
-        """The built-ins as the EA sees them when the bar after ``row`` opens."""
+    def environment(
+        self, row: int, *, position: float = 0.0, state: dict[str, float] | None = None
+    ) -> Environment:
+        """The built-ins as the EA sees them when the bar after ``row`` opens.
+
+        ``state`` is what its own orders say (the keys of `labels.STATE_COLUMNS`: the oldest
+        open order's open time and price, the last open and close times, -1 for none, and
+        how many orders are open); flat with no history when absent.
+        """
         now = row + 1  # the index of shift 0
+        held = {"entry_ms": -1, "entry_price": 0.0, "last_entry_ms": -1, "last_exit_ms": -1,
+                "open_tickets": 0, **(state or {})}  # fmt: skip
+
+        def bar_shift(time_ms: float) -> int:
+            """iBarShift(NULL, 0, t, false): back from shift 0 to the last bar opened by t."""
+            opened = [k for k in range(len(self.time_ms)) if self.time_ms[k] <= time_ms]
+            _require(bool(opened), f"a bar at or before {time_ms}")
+            return now - opened[-1]
+
+        def since(key: str, cap: float) -> float:
+            return cap if held[key] < 0 else float(min(bar_shift(held[key]), int(cap)))
+
+        def profit_atr(magic: float, atr: float) -> float:
+            if held["entry_ms"] < 0:
+                return 0.0
+            gain = position * (float(self.series["Close"][row]) - held["entry_price"])
+            return 0.0 if atr == 0 else gain / atr
 
         def at(values: np.ndarray, shift: float) -> float:
             index = now - int(shift)
@@ -231,6 +255,13 @@ class ChartMirror:
             "BcSafeDiv": lambda a, b, fallback: fallback if b == 0 else a / b,
             "BcCross": _cross,
             "BcPositionSide": lambda magic: float(position),
+            "BcPositionAgeBars": lambda magic: (
+                0.0 if held["entry_ms"] < 0 else float(bar_shift(held["entry_ms"]))
+            ),
+            "BcPositionProfitAtr": profit_atr,
+            "BcBarsSinceEntry": lambda magic, cap: since("last_entry_ms", cap),
+            "BcBarsSinceExit": lambda magic, cap: since("last_exit_ms", cap),
+            "BcOpenTickets": lambda magic: float(held["open_tickets"]),
             "Symbol": lambda: 0.0,
             "MarketInfo": lambda symbol, mode: (
                 _require(mode == 13, f"MarketInfo mode {mode}")

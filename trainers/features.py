@@ -34,6 +34,7 @@ import pandas as pd
 from botcopier.trainers import indicators as ind
 from botcopier.trainers.feature_base import Feature, column, decision_ms, safe_div
 from botcopier.trainers.feature_catalogue import CATALOGUE
+from botcopier.trainers.position_features import POSITION_FEATURES
 
 _HOUR_MS = 3_600_000
 _DAY_MS = 24 * _HOUR_MS
@@ -280,8 +281,10 @@ DEFAULT_FEATURES: tuple[Feature, ...] = (
 )
 # What the trainer chooses from: the default set, then the MT4 catalogue (a name both
 # declare, such as rsi_14, is one feature: the same MQL4).
-CANDIDATE_FEATURES: tuple[Feature, ...] = DEFAULT_FEATURES + tuple(
-    f for f in CATALOGUE if f.name not in {d.name for d in DEFAULT_FEATURES}
+CANDIDATE_FEATURES: tuple[Feature, ...] = (
+    DEFAULT_FEATURES
+    + tuple(f for f in CATALOGUE if f.name not in {d.name for d in DEFAULT_FEATURES})
+    + POSITION_FEATURES
 )
 FEATURES: dict[str, Feature] = {feature.name: feature for feature in CANDIDATE_FEATURES}
 
