@@ -155,7 +155,7 @@ def _answer_retrains(settings: Settings, requests: int, timeout_s: float = 300.0
 def _train_clone(settings: Settings, account: int, magic: int, files: Path) -> Path | None:
     args = argparse.Namespace(
         account=account, magic=magic, symbol=None, timeframe=None, bars=None, events=None,
-        validation=0.15, test=0.3, family="auto", no_class_weight=False,
+        validation=0.15, test=0.3, family=None, no_class_weight=False,
         no_threshold_tuning=False, rounds=300, seed=0, name=None, out=files,
         prune_threshold=None, prune_warn=0.5, incremental=False, previous=None, search=None,
         mode="auto", uncertain_file=None, uncertain_weight=2.0, replay_file=None,
