@@ -156,8 +156,16 @@ def windows_path(path: Path) -> str:
     return "Z:" + str(path.resolve()).replace("/", "\\")
 
 
-def missing_tools() -> list[str]:
-    return [tool for tool in _TOOLS if shutil.which(tool) is None]
+def check_prerequisites(exe: Path) -> None:
+    """Raise with what to do unless ``exe`` exists and Wine, Xvfb, xdotool and xclip are here."""
+    if not exe.is_file():
+        raise CompilerSetupError(f"no metaeditor.exe at {exe}")
+    missing = [tool for tool in _TOOLS if shutil.which(tool) is None]
+    if missing:
+        raise CompilerSetupError(
+            f"missing {', '.join(missing)}: apt-get install wine wine32 xvfb xdotool xclip "
+            "(after dpkg --add-architecture i386)"
+        )
 
 
 def mql4_folder(source: Path) -> Path:
@@ -184,6 +192,13 @@ def lay_out(sources: Sequence[Path], target: Path) -> list[str]:
             if path.suffix == ".mq4" and relative.as_posix() not in programs:
                 programs.append(relative.as_posix())
     return programs
+
+
+def _appears(path: Path, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return path.exists()
 
 
 @contextmanager
@@ -246,14 +261,7 @@ class MetaEditor:
 
     def set_up(self) -> None:
         """Copy the executable, make the Wine prefix (once) and clear the MQL4/ folder."""
-        if not self.exe.is_file():
-            raise CompilerSetupError(f"no metaeditor.exe at {self.exe}")
-        missing = missing_tools()
-        if missing:
-            raise CompilerSetupError(
-                f"missing {', '.join(missing)}: apt-get install wine wine32 xvfb xdotool xclip "
-                "(after dpkg --add-architecture i386)"
-            )
+        check_prerequisites(self.exe)
         self.editor_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.exe, self.editor_dir / "metaeditor.exe")
         if not (self.prefix / "system.reg").exists():
@@ -325,8 +333,10 @@ class MetaEditor:
         except subprocess.TimeoutExpired:
             editor.kill()
             editor.wait(timeout=10)
-        # Only this prefix's wineserver: the other processes of our own MetaEditor.
+        # Only this prefix's wineserver: the other processes of our own MetaEditor. Then wait
+        # for it to be gone, or the next start may attach to a server that is shutting down.
         self._run(["wineserver", "--kill"], timeout_s=30)
+        self._run(["wineserver", "--wait"], timeout_s=60)
 
     def compile(self, program: str) -> CompileResult:
         """Compile ``program`` (relative to MQL4/) in the GUI: counts, messages, .ex4."""
@@ -342,7 +352,7 @@ class MetaEditor:
         )
         try:
             deadline = time.monotonic() + self.timeout_s
-            window, left, bottom = self._main_window(deadline)
+            window, _left, _bottom = self._main_window(deadline)
             sent_at = 0.0
             while time.monotonic() < deadline:
                 if editor.poll() is not None:
@@ -354,11 +364,13 @@ class MetaEditor:
                     self._xdotool("key", "--window", window, "F7")
                     sent_at = time.monotonic()
                     time.sleep(1.5)
+                # The window may still be growing to its final size: measure it every time.
+                _window, left, bottom = self._main_window(deadline)
                 parsed = parse_pane(self._copy_pane(left, bottom))
                 if parsed is not None:
                     errors, warnings, messages = parsed
-                    time.sleep(0.5)  # the .ex4 is written as the summary appears
-                    return CompileResult(program, errors, warnings, ex4.exists(), messages)
+                    written = _appears(ex4, 5.0 if errors == 0 else 0.5)
+                    return CompileResult(program, errors, warnings, written, messages)
                 time.sleep(1.0)
             raise CompilerSetupError(
                 f"no compile result for {program} in {self.timeout_s:.0f} s{self._screenshot()}"
@@ -392,6 +404,7 @@ def compile_sources(
     exe: Path, sources: Sequence[Path], work: Path, *, say=print
 ) -> tuple[list[CompileResult], list[CompileResult]]:
     """The probes' and every program's results for the MQL4 trees ``sources``."""
+    check_prerequisites(exe)
     with private_display() as display:
         editor = MetaEditor(exe, work, display)
         say(
