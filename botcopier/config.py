@@ -238,7 +238,8 @@ class RetrainerSettings(_Section):
     metric: Literal["entry_macro_f1", "bar_agreement"] = "entry_macro_f1"
     # The candidate must beat the live model by at least this much on the held-out window.
     margin: float = Field(default=0.01, ge=0, le=1)
-    # With no live model yet, a candidate below this score is rejected, not shipped.
+    # The floor: a candidate below this score is rejected, live model or not; `botcopier
+    # train` reports a clone below it as BELOW THE FLOOR.
     min_score: float = Field(default=0.5, ge=0, le=1)
     validation: float = Field(default=0.15, ge=0, lt=1)
     test: float = Field(default=0.3, gt=0, lt=1)

@@ -44,7 +44,8 @@ CONSTANTS = {
     "NULL": 0.0, "MODE_SMA": 0.0, "MODE_EMA": 1.0, "PRICE_CLOSE": 0.0, "PRICE_OPEN": 1.0,
     "PRICE_HIGH": 2.0, "PRICE_LOW": 3.0, "MODE_MAIN": 0.0, "MODE_SIGNAL": 1.0,
     "MODE_UPPER": 1.0, "MODE_LOWER": 2.0, "MODE_LOW": 1.0, "MODE_HIGH": 2.0,
-    "MODE_SPREAD": 13.0, "M_PI": math.pi, "MagicNumber": 0.0,
+    "MODE_SPREAD": 13.0, "M_PI": math.pi, "MagicNumber": 0.0, "PRICE_TYPICAL": 5.0,
+    "MODE_PLUSDI": 1.0, "MODE_MINUSDI": 2.0,
 }  # fmt: skip
 _PRICES = {0: "close", 1: "open", 2: "high", 3: "low"}
 
@@ -85,9 +86,33 @@ class ChartMirror:
         _require(int(price) in _PRICES, f"applied price {price}")
         return self.series[_PRICES[int(price)].capitalize()]
 
-    def environment(self, row: int, *, position: float = 0.0) -> Environment:
-        """The built-ins as the EA sees them when the bar after ``row`` opens."""
+    def environment(
+        self, row: int, *, position: float = 0.0, state: dict[str, float] | None = None
+    ) -> Environment:
+        """The built-ins as the EA sees them when the bar after ``row`` opens.
+
+        ``state`` is what its own orders say (the keys of `labels.STATE_COLUMNS`: the oldest
+        open order's open time and price, the last open and close times, -1 for none, and
+        how many orders are open); flat with no history when absent.
+        """
         now = row + 1  # the index of shift 0
+        held = {"entry_ms": -1, "entry_price": 0.0, "last_entry_ms": -1, "last_exit_ms": -1,
+                "open_tickets": 0, **(state or {})}  # fmt: skip
+
+        def bar_shift(time_ms: float) -> int:
+            """iBarShift(NULL, 0, t, false): back from shift 0 to the last bar opened by t."""
+            opened = [k for k in range(len(self.time_ms)) if self.time_ms[k] <= time_ms]
+            _require(bool(opened), f"a bar at or before {time_ms}")
+            return now - opened[-1]
+
+        def since(key: str, cap: float) -> float:
+            return cap if held[key] < 0 else float(min(bar_shift(held[key]), int(cap)))
+
+        def profit_atr(magic: float, atr: float) -> float:
+            if held["entry_ms"] < 0:
+                return 0.0
+            gain = position * (float(self.series["Close"][row]) - held["entry_price"])
+            return 0.0 if atr == 0 else gain / atr
 
         def at(values: np.ndarray, shift: float) -> float:
             index = now - int(shift)
@@ -148,6 +173,52 @@ class ChartMirror:
             )
             return at(lines[int(mode)], shift)
 
+        def i_cci(symbol, timeframe, period, price, shift):
+            chart(symbol, timeframe)
+            _require(price == 5, f"iCCI applied price {price} (only PRICE_TYPICAL)")
+            s = self.series
+            key = ("cci", period)
+            values = self._cached(
+                key, lambda: ind.cci(s["High"], s["Low"], s["Close"], int(period))
+            )
+            return at(values, shift)
+
+        def i_wpr(symbol, timeframe, period, shift):
+            chart(symbol, timeframe)
+            s = self.series
+            key = ("wpr", period)
+            values = self._cached(
+                key, lambda: ind.wpr(s["High"], s["Low"], s["Close"], int(period))
+            )
+            return at(values, shift)
+
+        def i_adx(symbol, timeframe, period, price, mode, shift):
+            chart(symbol, timeframe)
+            _require(mode in (0, 1, 2), f"iADX mode {mode}")
+            s = self.series
+            key = ("adx", period)
+            lines = self._cached(key, lambda: ind.adx(s["High"], s["Low"], s["Close"], int(period)))
+            return at(lines[int(mode)], shift)
+
+        def i_envelopes(symbol, timeframe, period, method, ma_shift, price, deviation, mode, shift):
+            chart(symbol, timeframe)
+            _require(ma_shift == 0 and method in (0, 1) and mode in (0, 1, 2),
+                     f"iEnvelopes method {method} shift {ma_shift} mode {mode}")  # fmt: skip
+            key = ("envelopes", period, method, price, deviation)
+            lower, middle, upper = self._cached(
+                key,
+                lambda: ind.envelopes(
+                    self._price(price), int(period), deviation, "sma" if method == 0 else "ema"
+                ),
+            )
+            return at({0: middle, 1: upper, 2: lower}[int(mode)], shift)
+
+        def i_momentum(symbol, timeframe, period, price, shift):
+            chart(symbol, timeframe)
+            key = ("momentum", period, price)
+            values = self._cached(key, lambda: ind.momentum(self._price(price), int(period)))
+            return at(values, shift)
+
         def extreme(symbol, timeframe, series, count, start, pick) -> float:
             chart(symbol, timeframe)
             values = self.series["High" if series == 2 else "Low"]
@@ -172,7 +243,8 @@ class ChartMirror:
 
         functions: dict[str, Callable[..., float]] = {
             "iMA": i_ma, "iRSI": i_rsi, "iATR": i_atr, "iBands": i_bands, "iMACD": i_macd,
-            "iStochastic": i_stochastic,
+            "iStochastic": i_stochastic, "iCCI": i_cci, "iWPR": i_wpr, "iADX": i_adx,
+            "iEnvelopes": i_envelopes, "iMomentum": i_momentum,
             "iHighest": lambda *args: extreme(*args, np.argmax),
             "iLowest": lambda *args: extreme(*args, np.argmin),
             "MathSin": math.sin, "MathCos": math.cos, "MathAbs": abs, "MathSqrt": math.sqrt,
@@ -183,6 +255,13 @@ class ChartMirror:
             "BcSafeDiv": lambda a, b, fallback: fallback if b == 0 else a / b,
             "BcCross": _cross,
             "BcPositionSide": lambda magic: float(position),
+            "BcPositionAgeBars": lambda magic: (
+                0.0 if held["entry_ms"] < 0 else float(bar_shift(held["entry_ms"]))
+            ),
+            "BcPositionProfitAtr": profit_atr,
+            "BcBarsSinceEntry": lambda magic, cap: since("last_entry_ms", cap),
+            "BcBarsSinceExit": lambda magic, cap: since("last_exit_ms", cap),
+            "BcOpenTickets": lambda magic: float(held["open_tickets"]),
             "Symbol": lambda: 0.0,
             "MarketInfo": lambda symbol, mode: (
                 _require(mode == 13, f"MarketInfo mode {mode}")

@@ -158,3 +158,82 @@ def test_bad_periods_are_refused(call):
 def test_short_input_is_all_nan():
     assert np.isnan(ind.rsi(np.ones(3), 14)).all()
     assert np.isnan(ind.macd(np.ones(10))[0]).all()
+
+
+def test_cci_matches_the_mt4_definition(bars):
+    high, low, close = series(bars["high"]), series(bars["low"]), series(bars["close"])
+    n, period = len(close), 14
+    typical = [(high[s] + low[s] + close[s]) / 3.0 for s in range(n)]
+
+    def cci_at(s: int) -> float:
+        mean = mt4_sma(typical, period, s)
+        deviation = sum(abs(typical[s + j] - mean) for j in range(period)) * 0.015 / period
+        return 0.0 if deviation == 0 else (typical[s] - mean) / deviation
+
+    reference = [cci_at(s) if s + period <= n else math.nan for s in range(n)]
+    compare(ind.cci(bars["high"], bars["low"], bars["close"], period), reference, period)
+
+
+def test_wpr_matches_and_a_flat_range_repeats_the_value_before():
+    high = np.array([1.2, 1.3, 1.25, 1.3, 1.3, 1.3, 1.3])
+    low = np.array([1.0, 1.1, 1.05, 1.3, 1.3, 1.3, 1.3])
+    close = np.array([1.1, 1.2, 1.1, 1.3, 1.3, 1.3, 1.3])
+    got = ind.wpr(high, low, close, 2)
+    # Newest first, as MT4 walks it: shift s reads bars s and s + 1.
+    h, lo, c = series(high), series(low), series(close)
+    reference = []
+    for s in range(len(c) - 1):
+        top, bottom = max(h[s : s + 2]), min(lo[s : s + 2])
+        reference.append(-100.0 * (top - c[s]) / (top - bottom) if top != bottom else None)
+    oldest_first = reference[::-1]
+    previous = 0.0
+    for i, value in enumerate(oldest_first, start=1):
+        previous = previous if value is None else value
+        assert got[i] == pytest.approx(previous, abs=1e-12)
+    assert np.isnan(got[0])
+    assert got[-1] == got[-2] == got[3]  # the flat bars carry the last real value
+
+
+def mt4_ema_on_array(s: list[float], period: int) -> list[float]:
+    """iMAOnArray(..., MODE_EMA): newest first, from the oldest value, seeded with it."""
+    out = [0.0] * len(s)
+    for i in range(len(s) - 1, -1, -1):
+        out[i] = s[i] if i == len(s) - 1 else out[i + 1] + 2.0 / (period + 1) * (s[i] - out[i + 1])
+    return out
+
+
+def test_adx_follows_the_mt4_source_bar_by_bar(bars):
+    high, low, close = series(bars["high"]), series(bars["low"]), series(bars["close"])
+    n, period = len(close), 14
+    plus_sdi, minus_sdi = [0.0] * n, [0.0] * n
+    for i in range(n - 2, -1, -1):
+        pdm, mdm = max(high[i] - high[i + 1], 0.0), max(low[i + 1] - low[i], 0.0)
+        if pdm == mdm:
+            pdm = mdm = 0.0
+        elif pdm < mdm:
+            pdm = 0.0
+        else:
+            mdm = 0.0
+        tr = max(abs(high[i] - low[i]), abs(high[i] - close[i + 1]), abs(low[i] - close[i + 1]))
+        plus_sdi[i] = 0.0 if tr == 0 else 100.0 * pdm / tr
+        minus_sdi[i] = 0.0 if tr == 0 else 100.0 * mdm / tr
+    plus_di, minus_di = mt4_ema_on_array(plus_sdi, period), mt4_ema_on_array(minus_sdi, period)
+    dx = [0.0 if p + m == 0 else 100.0 * abs(p - m) / (p + m) for p, m in zip(plus_di, minus_di)]
+    dx[n - 1] = 0.0
+    reference = mt4_ema_on_array(dx, period)
+    ours = ind.adx(bars["high"], bars["low"], bars["close"], period)
+    for got, want in zip(ours, (reference, plus_di, minus_di)):
+        np.testing.assert_allclose(got, np.array(want[::-1]), rtol=1e-9, atol=1e-12)
+    assert ind.adx_warmup(period) < n
+
+
+def test_envelopes_and_momentum(bars):
+    close = series(bars["close"])
+    n = len(close)
+    lower, middle, upper = ind.envelopes(bars["close"], 14, 0.1)
+    reference = [mt4_sma(close, 14, s) if s + 14 <= n else math.nan for s in range(n)]
+    compare(middle, reference, 14)
+    compare(upper, [v * 1.001 for v in reference], 14)
+    compare(lower, [v * 0.999 for v in reference], 14)
+    momentum = [100.0 * close[s] / close[s + 14] if s + 14 < n else math.nan for s in range(n)]
+    compare(ind.momentum(bars["close"], 14), momentum, 15)

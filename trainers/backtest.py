@@ -70,6 +70,8 @@ from botcopier.codegen.strategy import (
 )
 from botcopier.exceptions import BotCopierError
 from botcopier.trainers.features import FEATURES, feature_matrix
+from botcopier.trainers.labels import STATE_COLUMNS
+from botcopier.trainers.position_features import POSITION_FEATURES
 
 _MINUTE_MS = 60_000
 _PRICE_DIGITS = 8
@@ -114,6 +116,9 @@ class BacktestResult:
     first_time_ms: int
     last_time_ms: int  # close time of the last bar
     uncertain_decisions: int  # decisions within the uncertainty margin of their threshold
+    # (open time of the row decided on, the action decided) for every row decided on: what
+    # the clone chose while trading on its own, to hold against what its bot chose.
+    decisions: list[tuple[int, str]] = field(default_factory=list)
 
 
 def model_feature_names(models: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -180,38 +185,78 @@ def _stop_hit(trade: Trade, low: float, high: float) -> tuple[float, str] | None
     return None
 
 
+_STATE_FEATURES = {f.name: f for f in POSITION_FEATURES}
+_LOOKBACK_BARS = 20  # rows a state feature needs before its own (ATR 14 and one more)
+
+
+@dataclass(frozen=True)
+class _Held:
+    """What the simulated EA holds and did when it decides: the position features' inputs."""
+
+    side: int = 0
+    entry_ms: int = -1
+    entry_price: float = 0.0
+    last_entry_ms: int = -1
+    last_exit_ms: int = -1
+
+
 class _Decisions:
-    """The ensemble's decision on each row, for each position the EA could hold."""
+    """The ensemble's decision on each row, for the position and history the EA has."""
 
     def __init__(
-        self, models: Sequence[Mapping[str, Any]], matrix: pd.DataFrame, inputs: StrategyInputs
+        self,
+        models: Sequence[Mapping[str, Any]],
+        matrix: pd.DataFrame,
+        inputs: StrategyInputs,
+        bars: pd.DataFrame,
     ):
-        self.models, self.matrix, self.inputs = models, matrix, inputs
+        self.models, self.matrix, self.inputs, self.bars = models, matrix, inputs, bars
         self.classes = check_ensemble(models)
         self.thresholds = ensemble_thresholds(models)
-        known = matrix.drop(columns="position", errors="ignore").notna().all(axis=1)
+        state = [n for n in matrix.columns if n in _STATE_FEATURES]
+        self.state_names = state
+        known = matrix.drop(columns=["position", *state], errors="ignore").notna().all(axis=1)
         self.usable = known.to_numpy()
         self.reads_position = "position" in matrix.columns
-        # Probabilities depend on the path only through `position`: compute every row once for
-        # each value it can take, and pick the one the simulation holds.
+        self.time_ms = bars["time_ms"].to_numpy(dtype=np.int64)
+        # Without state features, probabilities depend on the path only through `position`:
+        # compute every row once for each value it can take, and pick the one held.
         positions = (-1, 0, 1) if self.reads_position else (0,)
-        self.proba = {p: self._proba(p) for p in positions}
+        self.proba = {} if state else {p: self._proba(p) for p in positions}
 
-    def rows(self, position: int, index: np.ndarray | slice) -> list[np.ndarray]:
+    def _state_row(self, i: int, held: _Held) -> dict[str, float]:
+        """The state features of row ``i`` for what is held, by their own computations."""
+        times = [t for t in (held.entry_ms, held.last_entry_ms, held.last_exit_ms) if t >= 0]
+        oldest = int(np.searchsorted(self.time_ms, min(times, default=0), side="right")) - 1
+        start = max(0, min(i - _LOOKBACK_BARS, oldest))
+        frame = self.bars.iloc[start : i + 1].assign(
+            position=float(held.side), entry_ms=held.entry_ms, entry_price=held.entry_price,
+            last_entry_ms=held.last_entry_ms, last_exit_ms=held.last_exit_ms,
+            open_tickets=int(held.side != 0),
+        )  # fmt: skip
+        return {n: float(_STATE_FEATURES[n].compute(frame)[-1]) for n in self.state_names}
+
+    def rows(self, held: _Held, index: np.ndarray | slice | list[int]) -> list[np.ndarray]:
         frame = self.matrix.iloc[index]
         if "position" in frame.columns:
-            frame = frame.assign(position=float(position))
+            frame = frame.assign(position=float(held.side))
+        if self.state_names:
+            (i,) = np.arange(len(self.matrix))[index]  # one row at a time with state features
+            frame = frame.assign(**self._state_row(int(i), held))
         return [frame[[f["name"] for f in m["features"]]].to_numpy(float) for m in self.models]
 
     def _proba(self, position: int) -> np.ndarray:
         out = np.full((len(self.matrix), len(self.classes)), np.nan)
         index = np.flatnonzero(self.usable)
         if len(index):
-            out[index] = ensemble_proba(self.models, self.rows(position, index))
+            out[index] = ensemble_proba(self.models, self.rows(_Held(side=position), index))
         return out
 
-    def on_row(self, i: int, position: int) -> BarDecision:
-        proba = self.proba[position if self.reads_position else 0][i]
+    def on_row(self, i: int, held: _Held) -> BarDecision:
+        if self.state_names:
+            proba = ensemble_proba(self.models, self.rows(held, [i]))[0]
+        else:
+            proba = self.proba[held.side if self.reads_position else 0][i]
         return decide_bar(proba, self.classes, self.thresholds, self.inputs.uncertainty_margin)
 
 
@@ -236,9 +281,11 @@ def run_backtest(
             f"{len(bars)} bars: the model's features need {warmup} bars of warm-up and one more "
             f"to act on, so at least {warmup + 2}"
         )
-    matrix = feature_matrix(bars.assign(position=0.0), tuple(FEATURES[n] for n in names))
+    flat = {"position": 0.0, **dict.fromkeys(STATE_COLUMNS, -1), "entry_price": 0.0,
+            "open_tickets": 0}  # fmt: skip
+    matrix = feature_matrix(bars.assign(**flat), tuple(FEATURES[n] for n in names))
     matrix.iloc[:warmup] = np.nan
-    decisions = _Decisions(models, matrix, inputs.strategy)
+    decisions = _Decisions(models, matrix, inputs.strategy, bars)
     if not decisions.usable.any():
         raise BacktestError(f"no bar of {len(bars)} has every feature past its warm-up")
     market = _Market(bars, inputs)
@@ -251,6 +298,14 @@ def run_backtest(
     trades: list[Trade] = []
     held: Trade | None = None
     uncertain = 0
+    decided: list[tuple[int, str]] = []
+    last_entry_ms = last_exit_ms = -1
+
+    def state() -> _Held:
+        if held is None:
+            return _Held(0, -1, 0.0, last_entry_ms, last_exit_ms)
+        return _Held(held.side, held.open_time_ms, held.open_price, last_entry_ms, last_exit_ms)
+
     report_every = max((len(bars) - first) // 10, 1)
     for j in range(first, len(bars)):
         if (j - first) % report_every == 0 and j > first:
@@ -261,10 +316,12 @@ def run_backtest(
             if hit:
                 market.settle(held, j, price, int(market.time_ms[j]), hit[1])
                 trades.append(held)
-                held = None
+                last_exit_ms, held = held.close_time_ms, None
         i, position = j - 1, 0 if held is None else held.side
         if decisions.usable[i]:  # 2. the decision on the bars closed so far
-            decision = decisions.on_row(i, position)
+            before = state()
+            decision = decisions.on_row(i, before)
+            decided.append((int(market.time_ms[i]), decision.action))
             uncertain += decision.uncertain
             orders = orders_for(decision.action, position)
             for order in orders:
@@ -273,16 +330,17 @@ def run_backtest(
                     reason = "reverse" if len(orders) > 1 else "signal"
                     market.settle(held, j, price, int(market.time_ms[j]), reason)
                     trades.append(held)
-                    held = None
+                    last_exit_ms, held = held.close_time_ms, None
                 elif order.startswith("open_"):
                     side = 1 if order == "open_buy" else -1
                     lots = lots_for(decision.probability, decision.threshold, inputs.strategy,
                                     weight)  # fmt: skip
-                    row = decisions.rows(position, [i])[0][0]
+                    row = decisions.rows(before, [i])[0][0]
                     sl_distance, tp_distance = stop_distances(models[0], row, inputs.strategy)
                     price = market.opening(side, j)
                     sl, tp = stop_prices(side, price, sl_distance, tp_distance)
                     held = Trade(side, lots, int(market.time_ms[j]), price, sl, tp)
+                    last_entry_ms = held.open_time_ms
         if held is not None:  # 3. stops inside the bar, on the closing side
             low = market.closing(held.side, j, market.low[j])
             high = market.closing(held.side, j, market.high[j])
@@ -290,7 +348,7 @@ def run_backtest(
             if hit:
                 market.settle(held, j, hit[0], int(market.end_ms[j]), hit[1])
                 trades.append(held)
-                held = None
+                last_exit_ms, held = held.close_time_ms, None
         if held is not None:  # 4. break-even and trailing from the close
             bid = float(market.close[j])
             new_stop = managed_stop(held.side, held.open_price, held.sl, bid=bid,
@@ -309,4 +367,5 @@ def run_backtest(
         first_time_ms=int(market.time_ms[first]),
         last_time_ms=int(market.end_ms[last]),
         uncertain_decisions=uncertain,
+        decisions=decided,
     )

@@ -78,6 +78,8 @@ class TrainOptions:
     # Per-row contributions over every training row (costly on big data); else LightGBM's
     # total split gain per feature.
     contribution_importance: bool = True
+    # Candidate features kept by `feature_selection.with_selected_features` (None: all).
+    select_most: int | None = 40
     seed: int = 0
 
 

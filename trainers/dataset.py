@@ -23,7 +23,7 @@ import pandas as pd
 
 from botcopier.exceptions import BotCopierError
 from botcopier.trainers.features import DEFAULT_FEATURES, Feature, feature_matrix, warmup
-from botcopier.trainers.labels import label_bars
+from botcopier.trainers.labels import STATE_COLUMNS, position_state
 
 
 class NotEnoughDataError(BotCopierError):
@@ -60,8 +60,9 @@ def build_dataset(
 ) -> Dataset:
     """Features and labels of every bar past the warm-up, in time order."""
     bars = bars.sort_values("time_ms", kind="stable").reset_index(drop=True)
-    labelled = label_bars(bars, events)
-    frame = bars.assign(position=labelled["position"])
+    labelled = position_state(bars, events)
+    # What the bot held when it decided: the position features read these columns.
+    frame = bars.assign(**{c: labelled[c] for c in ("position", *STATE_COLUMNS)})
     matrix = feature_matrix(frame, features).iloc[warmup(features) :]
     usable = matrix.notna().all(axis=1)
     matrix = matrix[usable]

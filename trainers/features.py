@@ -27,44 +27,21 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from botcopier.trainers import indicators as ind
+from botcopier.trainers.feature_base import Feature, column, decision_ms, safe_div
+from botcopier.trainers.feature_catalogue import CATALOGUE
+from botcopier.trainers.position_features import POSITION_FEATURES
 
 _HOUR_MS = 3_600_000
 _DAY_MS = 24 * _HOUR_MS
-_MINUTE_MS = 60_000
-
-
-@dataclass(frozen=True)
-class Feature:
-    name: str
-    compute: Callable[[pd.DataFrame], np.ndarray]
-    mql4: str
-    warmup: int
-    doc: str
-
-
-def safe_div(numerator: np.ndarray, denominator: np.ndarray, fallback: float) -> np.ndarray:
-    """``numerator / denominator``, ``fallback`` where the denominator is 0 (as BcSafeDiv)."""
-    numerator = np.asarray(numerator, dtype=float)
-    denominator = np.asarray(denominator, dtype=float)
-    out = np.full(numerator.shape, fallback, dtype=float)
-    np.divide(numerator, denominator, out=out, where=denominator != 0)
-    return out
 
 
 def _close(bars: pd.DataFrame) -> np.ndarray:
-    return bars["close"].to_numpy(dtype=float)
-
-
-def _decision_ms(bars: pd.DataFrame) -> np.ndarray:
-    """When the EA decides on a bar: when the next one opens (MQL4's ``Time[0]``)."""
-    opens = bars["time_ms"].to_numpy(dtype=np.int64)
-    return opens + bars["timeframe_minutes"].to_numpy(dtype=np.int64) * _MINUTE_MS
+    return column(bars, "close")
 
 
 def _return(lag: int) -> Feature:
@@ -239,7 +216,7 @@ def _cyclic(name: str, period_ms: int, offset_ms: int, mql4_angle: str, doc: str
     def angle(bars: pd.DataFrame) -> np.ndarray:
         # Whole hours / days, as MQL4's TimeHour and TimeDayOfWeek see them.
         unit = _HOUR_MS if period_ms == _DAY_MS else _DAY_MS
-        whole = (_decision_ms(bars) + offset_ms) % period_ms // unit
+        whole = (decision_ms(bars) + offset_ms) % period_ms // unit
         return 2.0 * np.pi * whole / (period_ms // unit)
 
     return [
@@ -302,7 +279,14 @@ DEFAULT_FEATURES: tuple[Feature, ...] = (
     _spread(),
     _position(),
 )
-FEATURES: dict[str, Feature] = {feature.name: feature for feature in DEFAULT_FEATURES}
+# What the trainer chooses from: the default set, then the MT4 catalogue (a name both
+# declare, such as rsi_14, is one feature: the same MQL4).
+CANDIDATE_FEATURES: tuple[Feature, ...] = (
+    DEFAULT_FEATURES
+    + tuple(f for f in CATALOGUE if f.name not in {d.name for d in DEFAULT_FEATURES})
+    + POSITION_FEATURES
+)
+FEATURES: dict[str, Feature] = {feature.name: feature for feature in CANDIDATE_FEATURES}
 
 
 def feature_matrix(bars: pd.DataFrame, features: tuple[Feature, ...] = DEFAULT_FEATURES):

@@ -15,7 +15,18 @@ the definition of the MT4 indicator of the same name (the terminal's ``Indicator
 - ``macd``: EMA(fast) - EMA(slow) of the close; the signal line is an SMA of it (MT4's MACD,
   unlike most charting packages);
 - ``stochastic``: %K with slowing = sum(close - lowest low) / sum(highest high - lowest low)
-  over ``slowing`` bars, times 100 (100 when the range is 0); %D is an SMA of %K.
+  over ``slowing`` bars, times 100 (100 when the range is 0); %D is an SMA of %K;
+- ``cci``: (typical price - its SMA) / (0.015 * mean absolute deviation from that SMA over
+  the same bars); 0 when the deviation is 0;
+- ``wpr``: Williams' %R, -100 * (highest high - close) / (highest high - lowest low) over
+  ``period`` bars; a flat range repeats the previous value (0 at the start);
+- ``adx``: +DM / -DM (the larger of the up and down move, 0 for the other and both on a
+  tie), each as a share of the true range (the previous close counts), smoothed by an
+  exponential average over the whole history from the first bar (MT4's ``iMAOnArray``
+  EMA, seeded with the first value) into +DI and -DI; ADX is the same average of
+  ``100 * |+DI - -DI| / (+DI + -DI)``; compare only after `adx_warmup` bars;
+- ``envelopes``: a moving average times ``1 -/+ deviation / 100`` (deviation in percent);
+- ``momentum``: ``100 * close / close period bars earlier``.
 
 Arrays run oldest first; a value is NaN until the indicator has enough bars.
 
@@ -157,6 +168,111 @@ def stochastic(
             values = np.where(sum_range == 0.0, 100.0, 100.0 * sum_above / sum_range)
         main[k_period + slowing - 2 :] = values
     return main, _sma_after_nans(main, d_period)
+
+
+def cci(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int = 14) -> np.ndarray:
+    """Commodity Channel Index over the typical price ``(high + low + close) / 3``."""
+    _check(period)
+    typical = (np.asarray(high, float) + np.asarray(low, float) + np.asarray(close, float)) / 3
+    out = np.full(len(typical), np.nan)
+    if len(typical) < period:
+        return out
+    windows = np.lib.stride_tricks.sliding_window_view(typical, period)
+    mean = windows.mean(axis=1)
+    # The deviation is measured from the current mean, over the window that made it.
+    deviation = np.abs(windows - mean[:, None]).mean(axis=1) * 0.015
+    now = typical[period - 1 :] - mean
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[period - 1 :] = np.where(deviation != 0.0, now / deviation, 0.0)
+    return out
+
+
+def wpr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int = 14) -> np.ndarray:
+    """Williams' Percent Range (-100..0)."""
+    _check(period)
+    high, low, close = (np.asarray(a, dtype=float) for a in (high, low, close))
+    out = np.full(len(close), np.nan)
+    if len(close) < period:
+        return out
+    highest = np.lib.stride_tricks.sliding_window_view(high, period).max(axis=1)
+    lowest = np.lib.stride_tricks.sliding_window_view(low, period).min(axis=1)
+    ranges = highest - lowest
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = np.where(ranges != 0.0, -100.0 * (highest - close[period - 1 :]) / ranges, np.nan)
+    # A flat range keeps the value before it, as MT4's WPR does (0 if there is none).
+    previous = 0.0
+    for i, value in enumerate(values):
+        previous = previous if np.isnan(value) else value
+        values[i] = previous
+    out[period - 1 :] = values
+    return out
+
+
+def ema_on_array(values: np.ndarray, period: int) -> np.ndarray:
+    """MT4's ``iMAOnArray`` EMA: from the first value on, seeded with it (no SMA seed)."""
+    _check(period)
+    values = np.asarray(values, dtype=float)
+    out = np.empty(len(values))
+    alpha = 2.0 / (period + 1.0)
+    current = values[0] if len(values) else 0.0
+    for i, value in enumerate(values):
+        current = value if i == 0 else current + alpha * (value - current)
+        out[i] = current
+    return out
+
+
+def adx(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int = 14
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ADX, +DI, -DI), each 0..100."""
+    _check(period)
+    high, low, close = (np.asarray(a, dtype=float) for a in (high, low, close))
+    n = len(close)
+    if n < 2:
+        empty = np.full(n, np.nan)
+        return empty, empty.copy(), empty.copy()
+    up = np.concatenate(([0.0], np.clip(high[1:] - high[:-1], 0.0, None)))
+    down = np.concatenate(([0.0], np.clip(low[:-1] - low[1:], 0.0, None)))
+    plus_dm = np.where(up > down, up, 0.0)
+    minus_dm = np.where(down > up, down, 0.0)
+    ranges = true_range(high, low, close)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        plus = np.where(ranges != 0.0, 100.0 * plus_dm / ranges, 0.0)
+        minus = np.where(ranges != 0.0, 100.0 * minus_dm / ranges, 0.0)
+    plus[0] = minus[0] = 0.0  # the oldest bar has no move: MT4 starts both buffers at 0
+    plus_di, minus_di = ema_on_array(plus, period), ema_on_array(minus, period)
+    total = plus_di + minus_di
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dx = np.where(total != 0.0, 100.0 * np.abs(plus_di - minus_di) / total, 0.0)
+    dx[0] = 0.0
+    return ema_on_array(dx, period), plus_di, minus_di
+
+
+def adx_warmup(period: int) -> int:
+    """Bars after which ADX's seeds (two chained averages from the first bar) have faded."""
+    return 2 * ema_warmup(period)
+
+
+def envelopes(
+    close: np.ndarray, period: int = 14, deviation_percent: float = 0.1, method: str = "sma"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lower, middle, upper) around an SMA (``method="sma"``) or an EMA (``"ema"``)."""
+    middle = {"sma": sma, "ema": ema}[method](close, period)
+    return (
+        middle * (1.0 - deviation_percent / 100.0),
+        middle,
+        middle * (1.0 + deviation_percent / 100.0),
+    )
+
+
+def momentum(close: np.ndarray, period: int = 14) -> np.ndarray:
+    _check(period)
+    close = np.asarray(close, dtype=float)
+    out = np.full(len(close), np.nan)
+    if len(close) > period:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[period:] = 100.0 * close[period:] / close[:-period]
+    return out
 
 
 def _sma_after_nans(values: np.ndarray, period: int) -> np.ndarray:

@@ -70,10 +70,13 @@ def _decision(event: Mapping[str, Any]) -> str | None:
 
 
 class _Book:
-    """Open market positions by ticket: what the bot holds."""
+    """Open market positions by ticket (what the bot holds) and when it last entered and exited."""
 
     def __init__(self) -> None:
         self.lots: dict[int, float] = {}
+        self.opened: dict[int, tuple[int, float]] = {}  # ticket: (open time ms, open price)
+        self.last_entry_ms = -1
+        self.last_exit_ms = -1
 
     def apply(self, event: Mapping[str, Any]) -> None:
         side = _SIDES.get(event.get("order_type", ""))
@@ -81,13 +84,30 @@ class _Book:
             return  # a pending order holds nothing until it fills (reported as an OPEN)
         if event["action"] == "OPEN":
             self.lots[event["ticket"]] = side * float(event.get("lots") or 0.0)
+            # A partial close's remainder keeps the open time of the order it came from.
+            opened = int(event.get("open_time_ms") or event["event_time_ms"])
+            self.opened[event["ticket"]] = (opened, float(event.get("open_price") or 0.0))
+            self.last_entry_ms = max(self.last_entry_ms, opened)
         elif event["action"] == "CLOSE":
             self.lots.pop(event["ticket"], None)
+            self.opened.pop(event["ticket"], None)
+            # Any close, a partial one too, is an exit in MT4's account history.
+            closed = int(event.get("close_time_ms") or event["event_time_ms"])
+            self.last_exit_ms = max(self.last_exit_ms, closed)
 
     @property
     def side(self) -> int:
         net = sum(self.lots.values())
         return 0 if abs(net) < 1e-12 else (1 if net > 0 else -1)
+
+    def state(self) -> tuple[int, float, int, int, int]:
+        """(entry time ms, entry price) of the oldest open order (-1, 0 when flat), the last
+        entry and exit times (-1: none yet), and how many orders are open."""
+        entry_ms, entry_price = min(self.opened.values(), default=(-1, 0.0))
+        return entry_ms, entry_price, self.last_entry_ms, self.last_exit_ms, len(self.lots)
+
+
+STATE_COLUMNS = ("entry_ms", "entry_price", "last_entry_ms", "last_exit_ms", "open_tickets")
 
 
 def label_bars(bars: pd.DataFrame, events: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -96,6 +116,18 @@ def label_bars(bars: pd.DataFrame, events: Iterable[Mapping[str, Any]]) -> pd.Da
     ``events`` are that bot's TradeEvents on that symbol, in the order they happened (ties in
     time keep that order).
     """
+    return _walk(bars, events)[["label", "position"]]
+
+
+def position_state(bars: pd.DataFrame, events: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """What the bot held when it decided on each bar, in full: ``label`` and ``position`` as
+    `label_bars`, and `STATE_COLUMNS` (the oldest open order's open time and price, the last
+    entry and exit times, the number of open orders), from the same events at the same
+    moment as ``position``."""
+    return _walk(bars, events)
+
+
+def _walk(bars: pd.DataFrame, events: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     missing = {"time_ms", "timeframe_minutes"} - set(bars.columns)
     if missing:
         raise ValueError(f"bar frame lacks columns {sorted(missing)}")
@@ -111,7 +143,7 @@ def label_bars(bars: pd.DataFrame, events: Iterable[Mapping[str, Any]]) -> pd.Da
     # Bar of each event: the last one that had closed at its time (-1: before the first).
     owner = np.searchsorted(ends, times, side="right") - 1
     book, applied = _Book(), 0
-    labels, positions = [], []
+    labels, positions, states = [], [], []
     for i in range(len(ends)):
         mine = range(
             int(np.searchsorted(owner, i, side="left")),
@@ -129,7 +161,10 @@ def label_bars(bars: pd.DataFrame, events: Iterable[Mapping[str, Any]]) -> pd.Da
             book.apply(timeline[applied])
             applied += 1
         positions.append(book.side)
+        states.append(book.state())
         chosen = [_decision(timeline[j]) for j in decisions]
         opens = [d for d in chosen if d in ("buy", "sell")]
         labels.append(opens[-1] if opens else ("close" if chosen else "none"))
-    return pd.DataFrame({"label": labels, "position": positions}, index=bars.index)
+    frame = pd.DataFrame({"label": labels, "position": positions}, index=bars.index)
+    state = pd.DataFrame(states, columns=list(STATE_COLUMNS), index=bars.index)
+    return pd.concat([frame, state.astype({"entry_price": float})], axis=1)

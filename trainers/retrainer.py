@@ -4,8 +4,9 @@ The candidate learns from the bot's history up to the event the request names
 (``last_event_id``) and is scored on the newest bars of that history, which it never saw
 (its test window). The live model is scored on the same bars with the reference
 evaluator: both are judged on one window with one metric. The candidate is published only
-if it beats the live model by ``margin``; with no live model, only if it reaches
-``min_score`` (a first model must still be worth shipping). Every answer, published,
+if it beats the live model by ``margin`` and, live model or not, only if it reaches the floor
+``min_score``: a clone worse than that is rejected as below the floor, never shipped
+because the live one was worse still. Every answer, published,
 rejected or failed, carries its reason with the figures.
 
 Examples
@@ -16,6 +17,8 @@ Examples
 'candidate entry_macro_f1 0.9050 does not beat live 0.9000 by margin 0.0100'
 >>> judge("entry_macro_f1", 0.4, None, margin=0.01, min_score=0.5).publish
 False
+>>> judge("entry_macro_f1", 0.45, 0.30, margin=0.01, min_score=0.5).reason
+'candidate entry_macro_f1 0.4500 is below the floor 0.5000 (live 0.3000)'
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from botcopier.config import Settings
 from botcopier.exceptions import BotCopierError
 from botcopier.trainers.batch import TrainOptions
 from botcopier.trainers.dataset import build_dataset, time_split
-from botcopier.trainers.features import FEATURES
+from botcopier.trainers.features import CANDIDATE_FEATURES, FEATURES
 from botcopier.trainers.model_document import ModelFormatError
 from botcopier.trainers.model_eval import decide, predict_proba
 from botcopier.trainers.scores import clone_scores
@@ -54,6 +57,9 @@ def judge(
                                  f"minimum {min_score:.4f}")  # fmt: skip
         return Verdict(False, f"no live model, but candidate {metric} {candidate:.4f} is below "
                               f"the minimum {min_score:.4f}")  # fmt: skip
+    if candidate < min_score:
+        return Verdict(False, f"candidate {metric} {candidate:.4f} is below the floor "
+                              f"{min_score:.4f} (live {live:.4f})")  # fmt: skip
     gain = candidate - live
     if gain >= margin:
         return Verdict(True, f"candidate {metric} {candidate:.4f} beats live {live:.4f} by "
@@ -113,7 +119,7 @@ def answer_request(
             raise BotCopierError("the request names no bot (account and magic)")
         history = history_from_kafka(settings, request["account"], request["magic"], progress=say)
         history = until_request(history, request.get("last_event_id"))
-        data = build_dataset(history.bars, history.events)
+        data = build_dataset(history.bars, history.events, CANDIDATE_FEATURES)
         options = TrainOptions(family=config.family, validation=config.validation, test=config.test)
         result = train_best(
             data, history.bot, request["model_name"], options, say,

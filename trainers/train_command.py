@@ -28,7 +28,8 @@ from botcopier.trainers.batch import TrainOptions, TrainResult, installed_family
 from botcopier.trainers.dataset import Dataset, NotEnoughDataError, build_dataset, time_split
 from botcopier.trainers.entry_timing import describe_timing, entry_timing
 from botcopier.trainers.entry_timing import result_fields as timing_fields
-from botcopier.trainers.features import DEFAULT_FEATURES, FEATURES
+from botcopier.trainers.feature_selection import with_selected_features
+from botcopier.trainers.features import CANDIDATE_FEATURES, FEATURES
 from botcopier.trainers.model_document import load_model, save_model
 from botcopier.trainers.model_eval import decide, predict_proba
 from botcopier.trainers.scores import clone_scores, describe
@@ -90,6 +91,8 @@ def train_best(
 ) -> TrainResult:
     """Train ``options.family``; for ``auto``, both families and keep the better one."""
     options = installed_family(options, say)
+    if extra.get("previous") is None:  # a continued model keeps the features it has
+        data = with_selected_features(data, options, say)
     if options.family != "auto":
         return train_clone(data, bot, name, options, progress=say, **extra)
     results = [
@@ -124,7 +127,7 @@ def _result_line(
 
 def run_evaluate(settings: Settings, args: argparse.Namespace, say: Say) -> int:
     history = load_history(settings, args, say)
-    data = build_dataset(history.bars, history.events, DEFAULT_FEATURES)
+    data = build_dataset(history.bars, history.events, CANDIDATE_FEATURES)
     say(f"{len(history.bars)} bars, {len(history.events)} events, {len(data)} usable bars")
     if getattr(args, "decisions", None):
         from botcopier.trainers.decision_log import read_decision_log
@@ -224,21 +227,22 @@ def run_train(settings: Settings, args: argparse.Namespace, say: Say) -> int:
         cache = settings.paths.state_dir / "feature-cache"
         data = cached_dataset(history.bars, history.events, cache_dir=cache, progress=say)
     else:
-        data = build_dataset(history.bars, history.events, DEFAULT_FEATURES)
+        data = build_dataset(history.bars, history.events, CANDIDATE_FEATURES)
     say(f"{len(history.bars)} bars, {len(history.events)} events, {len(data)} usable bars")
     extra: dict[str, Any] = {}
     previous = None
     if args.incremental:
         previous = _previous_model(out, name, args.previous)
         after = data.time_ms > previous["training"]["until_ms"]
+        kept = [f["name"] for f in previous["features"]]  # a continued model keeps its features
         data = Dataset(
-            data.features[after].reset_index(drop=True),
+            data.features.loc[after, kept].reset_index(drop=True),
             data.labels[after].reset_index(drop=True),
             data.time_ms[after].reset_index(drop=True),
         )
         say(f"continuing {previous['version']}: {len(data)} bars after its training data")
         extra["previous"] = previous
-    family = args.family or (previous["estimator"]["family"] if previous else "linear")
+    family = args.family or (previous["estimator"]["family"] if previous else "auto")
     profile, options = machine_mode(args, options_from(args, family), say)
     data, weights, weight_summary = review_weights(args, data, bot["timeframe_minutes"], say)
     training = {
@@ -265,6 +269,8 @@ def run_train(settings: Settings, args: argparse.Namespace, say: Say) -> int:
         from botcopier.trainers.search import search_clone
 
         say(f"searching {args.search} trials (Optuna) by validation entry macro-F1")
+        if previous is None:
+            data = with_selected_features(data, options, say)
         result = search_clone(data, bot, name, options, trials=args.search, say=say, **extra)
     else:
         result = train_best(data, bot, name, options, say, **extra)
@@ -280,6 +286,12 @@ def run_train(settings: Settings, args: argparse.Namespace, say: Say) -> int:
         for line in describe(result.test):
             say(f"test: {line}")
     say(f"wrote {path} in {time.monotonic() - started:.1f} s")
+    floor = settings.retrainer.min_score
+    scored = result.test or result.validation
+    if scored["entry_macro_f1"] < floor:
+        say(f"BELOW THE FLOOR: {'test' if result.test else 'validation'} entry macro-F1 "
+            f"{scored['entry_macro_f1']:.4f} < {floor:.4f} (BOTCOPIER_RETRAINER__MIN_SCORE): "
+            "this clone does not copy its bot; the retrainer would not publish it")  # fmt: skip
     if result.validation["entry_macro_f1"] < 0.9 and family == "linear":
         say("hint: a linear model cannot express rules like 'flat and RSI < 30': try --model auto")
     return 0

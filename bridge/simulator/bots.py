@@ -108,14 +108,17 @@ class SimulatedBot(ABC):
         ]
 
     def _stop_hits(self, bar: Bar) -> list[dict[str, Any]]:
-        """Close the position if the bar reached its stop loss or take profit.
+        """Close every open order of the bot whose stop loss or take profit the bar reached.
 
         When both lie inside the bar the stop loss is assumed first (the cautious reading);
         a bar that opens beyond a stop fills at its open, as a gap would in MT4.
         """
-        order = self.position
-        if order is None:
-            return []
+        actions: list[dict[str, Any]] = []
+        for order in self.account.orders(self.magic, self.symbol):
+            actions += self._stop_hit(order, bar)
+        return actions
+
+    def _stop_hit(self, order: Order, bar: Bar) -> list[dict[str, Any]]:
         shift = 0.0 if order.order_type == "BUY" else bar.spread_points * self.point
         # A buy closes at the bid, a sell at the ask: the bar's prices shifted by the spread.
         low, high, start = bar.low + shift, bar.high + shift, bar.open + shift

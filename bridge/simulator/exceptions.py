@@ -23,3 +23,7 @@ class MarketDataError(SimulatorError):
 
 class LedgerError(SimulatorError):
     """A bot asked the paper account for something MT4 would refuse (unknown ticket, bad lots)."""
+
+
+class HistoryUnavailableError(SimulatorError):
+    """The real market history cannot be found: the package that ships it is not installed."""
