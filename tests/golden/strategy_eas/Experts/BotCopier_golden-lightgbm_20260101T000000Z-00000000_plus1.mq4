@@ -62,8 +62,8 @@ input bool   UseRouter           = false;       // Let `botcopier router` pick t
 input string RouterUrl           = "http://127.0.0.1:9111"; // Router base URL (allow it for WebRequest)
 
 #define BC_EA_NAME      "BotCopier_golden-lightgbm_20260101T000000Z-00000000_plus1"
-#define BC_FEATURES     22
-#define BC_WARMUP_BARS  306
+#define BC_FEATURES     177
+#define BC_WARMUP_BARS  572
 #define BC_MAX_MODELS   8
 #define BC_DECISION_LOG "botcopier_decisions_BotCopier_golden-lightgbm_20260101T000000Z-00000000_plus1.csv"
 
@@ -90,7 +90,162 @@ string g_featureNames[BC_FEATURES] = {
    "weekday_sin",
    "weekday_cos",
    "spread_points",
-   "position"
+   "position",
+   "close_sma_5",
+   "close_sma_5_prev",
+   "cross_close_sma_5",
+   "close_sma_8",
+   "close_sma_8_prev",
+   "cross_close_sma_8",
+   "close_sma_10",
+   "close_sma_10_prev",
+   "cross_close_sma_10",
+   "close_sma_14",
+   "close_sma_14_prev",
+   "cross_close_sma_14",
+   "close_sma_20",
+   "close_sma_20_prev",
+   "cross_close_sma_20",
+   "close_sma_21",
+   "close_sma_21_prev",
+   "cross_close_sma_21",
+   "close_sma_30",
+   "close_sma_30_prev",
+   "cross_close_sma_30",
+   "close_sma_50",
+   "close_sma_50_prev",
+   "cross_close_sma_50",
+   "close_sma_100",
+   "close_sma_100_prev",
+   "cross_close_sma_100",
+   "close_sma_200",
+   "close_sma_200_prev",
+   "cross_close_sma_200",
+   "close_ema_5",
+   "close_ema_5_prev",
+   "cross_close_ema_5",
+   "close_ema_8",
+   "close_ema_8_prev",
+   "cross_close_ema_8",
+   "close_ema_10",
+   "close_ema_10_prev",
+   "cross_close_ema_10",
+   "close_ema_13",
+   "close_ema_13_prev",
+   "cross_close_ema_13",
+   "close_ema_20",
+   "close_ema_20_prev",
+   "cross_close_ema_20",
+   "close_ema_21",
+   "close_ema_21_prev",
+   "cross_close_ema_21",
+   "close_ema_34",
+   "close_ema_34_prev",
+   "cross_close_ema_34",
+   "close_ema_50",
+   "close_ema_50_prev",
+   "cross_close_ema_50",
+   "sma_5_20",
+   "sma_5_20_prev",
+   "cross_sma_5_20",
+   "sma_10_20",
+   "sma_10_20_prev",
+   "cross_sma_10_20",
+   "sma_10_30",
+   "sma_10_30_prev",
+   "cross_sma_10_30",
+   "sma_10_50",
+   "sma_10_50_prev",
+   "cross_sma_10_50",
+   "sma_20_50",
+   "sma_20_50_prev",
+   "cross_sma_20_50",
+   "sma_50_200",
+   "sma_50_200_prev",
+   "cross_sma_50_200",
+   "ema_5_20",
+   "ema_5_20_prev",
+   "cross_ema_5_20",
+   "ema_8_21",
+   "ema_8_21_prev",
+   "cross_ema_8_21",
+   "ema_10_50",
+   "ema_10_50_prev",
+   "cross_ema_10_50",
+   "ema_12_26",
+   "ema_12_26_prev",
+   "cross_ema_12_26",
+   "ema_13_34",
+   "ema_13_34_prev",
+   "cross_ema_13_34",
+   "ema_20_50",
+   "ema_20_50_prev",
+   "cross_ema_20_50",
+   "rsi_7",
+   "rsi_7_prev",
+   "rsi_14_prev",
+   "rsi_21",
+   "rsi_21_prev",
+   "cci_14",
+   "cci_14_prev",
+   "cci_20",
+   "cci_20_prev",
+   "wpr_14",
+   "wpr_14_prev",
+   "momentum_14",
+   "momentum_14_prev",
+   "stoch_5_3_3_main",
+   "stoch_5_3_3_main_prev",
+   "stoch_5_3_3_signal",
+   "stoch_5_3_3_signal_prev",
+   "cross_stoch_5_3_3",
+   "stoch_14_3_3_main",
+   "stoch_14_3_3_main_prev",
+   "stoch_14_3_3_signal",
+   "stoch_14_3_3_signal_prev",
+   "cross_stoch_14_3_3",
+   "macd_12_26_9_main",
+   "macd_12_26_9_main_prev",
+   "macd_12_26_9_signal",
+   "macd_12_26_9_signal_prev",
+   "cross_macd_12_26_9",
+   "cross_macd_12_26_9_zero",
+   "adx_14",
+   "adx_14_prev",
+   "adx_14_plus_di",
+   "adx_14_plus_di_prev",
+   "adx_14_minus_di",
+   "adx_14_minus_di_prev",
+   "cross_adx_14_di",
+   "close_bands_20_upper",
+   "close_bands_20_upper_prev",
+   "close_bands_20_lower",
+   "close_bands_20_lower_prev",
+   "close_envelopes_14_upper",
+   "close_envelopes_14_upper_prev",
+   "close_envelopes_14_lower",
+   "close_envelopes_14_lower_prev",
+   "close_highest_10",
+   "close_highest_10_prev",
+   "close_lowest_10",
+   "close_lowest_10_prev",
+   "close_highest_20",
+   "close_highest_20_prev",
+   "close_lowest_20",
+   "close_lowest_20_prev",
+   "close_highest_50",
+   "close_highest_50_prev",
+   "close_lowest_50",
+   "close_lowest_50_prev",
+   "body",
+   "body_prev",
+   "hour",
+   "weekday",
+   "position_bars",
+   "position_pl_atr",
+   "bars_since_entry",
+   "bars_since_exit",
+   "open_tickets"
 };
 
 void BcComputeFeatures(double &values[])
@@ -118,6 +273,161 @@ void BcComputeFeatures(double &values[])
    values[19] = MathCos(2.0*M_PI*TimeDayOfWeek(BcUtc(Time[0]))/7.0); // weekday_cos
    values[20] = (double)MarketInfo(Symbol(),MODE_SPREAD); // spread_points
    values[21] = (double)BcPositionSide(MagicNumber); // position
+   values[22] = BcSafeDiv(Close[1]-iMA(NULL,0,5,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_sma_5
+   values[23] = BcSafeDiv(Close[2]-iMA(NULL,0,5,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_sma_5_prev
+   values[24] = (double)BcCross(Close[1]-iMA(NULL,0,5,0,MODE_SMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,5,0,MODE_SMA,PRICE_CLOSE,2)); // cross_close_sma_5
+   values[25] = BcSafeDiv(Close[1]-iMA(NULL,0,8,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_sma_8
+   values[26] = BcSafeDiv(Close[2]-iMA(NULL,0,8,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_sma_8_prev
+   values[27] = (double)BcCross(Close[1]-iMA(NULL,0,8,0,MODE_SMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,8,0,MODE_SMA,PRICE_CLOSE,2)); // cross_close_sma_8
+   values[28] = BcSafeDiv(Close[1]-iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_sma_10
+   values[29] = BcSafeDiv(Close[2]-iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_sma_10_prev
+   values[30] = (double)BcCross(Close[1]-iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,2)); // cross_close_sma_10
+   values[31] = BcSafeDiv(Close[1]-iMA(NULL,0,14,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_sma_14
+   values[32] = BcSafeDiv(Close[2]-iMA(NULL,0,14,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_sma_14_prev
+   values[33] = (double)BcCross(Close[1]-iMA(NULL,0,14,0,MODE_SMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,14,0,MODE_SMA,PRICE_CLOSE,2)); // cross_close_sma_14
+   values[34] = BcSafeDiv(Close[1]-iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_sma_20
+   values[35] = BcSafeDiv(Close[2]-iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_sma_20_prev
+   values[36] = (double)BcCross(Close[1]-iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,2)); // cross_close_sma_20
+   values[37] = BcSafeDiv(Close[1]-iMA(NULL,0,21,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_sma_21
+   values[38] = BcSafeDiv(Close[2]-iMA(NULL,0,21,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_sma_21_prev
+   values[39] = (double)BcCross(Close[1]-iMA(NULL,0,21,0,MODE_SMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,21,0,MODE_SMA,PRICE_CLOSE,2)); // cross_close_sma_21
+   values[40] = BcSafeDiv(Close[1]-iMA(NULL,0,30,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_sma_30
+   values[41] = BcSafeDiv(Close[2]-iMA(NULL,0,30,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_sma_30_prev
+   values[42] = (double)BcCross(Close[1]-iMA(NULL,0,30,0,MODE_SMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,30,0,MODE_SMA,PRICE_CLOSE,2)); // cross_close_sma_30
+   values[43] = BcSafeDiv(Close[1]-iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_sma_50
+   values[44] = BcSafeDiv(Close[2]-iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_sma_50_prev
+   values[45] = (double)BcCross(Close[1]-iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,2)); // cross_close_sma_50
+   values[46] = BcSafeDiv(Close[1]-iMA(NULL,0,100,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_sma_100
+   values[47] = BcSafeDiv(Close[2]-iMA(NULL,0,100,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_sma_100_prev
+   values[48] = (double)BcCross(Close[1]-iMA(NULL,0,100,0,MODE_SMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,100,0,MODE_SMA,PRICE_CLOSE,2)); // cross_close_sma_100
+   values[49] = BcSafeDiv(Close[1]-iMA(NULL,0,200,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_sma_200
+   values[50] = BcSafeDiv(Close[2]-iMA(NULL,0,200,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_sma_200_prev
+   values[51] = (double)BcCross(Close[1]-iMA(NULL,0,200,0,MODE_SMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,200,0,MODE_SMA,PRICE_CLOSE,2)); // cross_close_sma_200
+   values[52] = BcSafeDiv(Close[1]-iMA(NULL,0,5,0,MODE_EMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_ema_5
+   values[53] = BcSafeDiv(Close[2]-iMA(NULL,0,5,0,MODE_EMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_ema_5_prev
+   values[54] = (double)BcCross(Close[1]-iMA(NULL,0,5,0,MODE_EMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,5,0,MODE_EMA,PRICE_CLOSE,2)); // cross_close_ema_5
+   values[55] = BcSafeDiv(Close[1]-iMA(NULL,0,8,0,MODE_EMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_ema_8
+   values[56] = BcSafeDiv(Close[2]-iMA(NULL,0,8,0,MODE_EMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_ema_8_prev
+   values[57] = (double)BcCross(Close[1]-iMA(NULL,0,8,0,MODE_EMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,8,0,MODE_EMA,PRICE_CLOSE,2)); // cross_close_ema_8
+   values[58] = BcSafeDiv(Close[1]-iMA(NULL,0,10,0,MODE_EMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_ema_10
+   values[59] = BcSafeDiv(Close[2]-iMA(NULL,0,10,0,MODE_EMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_ema_10_prev
+   values[60] = (double)BcCross(Close[1]-iMA(NULL,0,10,0,MODE_EMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,10,0,MODE_EMA,PRICE_CLOSE,2)); // cross_close_ema_10
+   values[61] = BcSafeDiv(Close[1]-iMA(NULL,0,13,0,MODE_EMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_ema_13
+   values[62] = BcSafeDiv(Close[2]-iMA(NULL,0,13,0,MODE_EMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_ema_13_prev
+   values[63] = (double)BcCross(Close[1]-iMA(NULL,0,13,0,MODE_EMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,13,0,MODE_EMA,PRICE_CLOSE,2)); // cross_close_ema_13
+   values[64] = BcSafeDiv(Close[1]-iMA(NULL,0,20,0,MODE_EMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_ema_20
+   values[65] = BcSafeDiv(Close[2]-iMA(NULL,0,20,0,MODE_EMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_ema_20_prev
+   values[66] = (double)BcCross(Close[1]-iMA(NULL,0,20,0,MODE_EMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,20,0,MODE_EMA,PRICE_CLOSE,2)); // cross_close_ema_20
+   values[67] = BcSafeDiv(Close[1]-iMA(NULL,0,21,0,MODE_EMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_ema_21
+   values[68] = BcSafeDiv(Close[2]-iMA(NULL,0,21,0,MODE_EMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_ema_21_prev
+   values[69] = (double)BcCross(Close[1]-iMA(NULL,0,21,0,MODE_EMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,21,0,MODE_EMA,PRICE_CLOSE,2)); // cross_close_ema_21
+   values[70] = BcSafeDiv(Close[1]-iMA(NULL,0,34,0,MODE_EMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_ema_34
+   values[71] = BcSafeDiv(Close[2]-iMA(NULL,0,34,0,MODE_EMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_ema_34_prev
+   values[72] = (double)BcCross(Close[1]-iMA(NULL,0,34,0,MODE_EMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,34,0,MODE_EMA,PRICE_CLOSE,2)); // cross_close_ema_34
+   values[73] = BcSafeDiv(Close[1]-iMA(NULL,0,50,0,MODE_EMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // close_ema_50
+   values[74] = BcSafeDiv(Close[2]-iMA(NULL,0,50,0,MODE_EMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // close_ema_50_prev
+   values[75] = (double)BcCross(Close[1]-iMA(NULL,0,50,0,MODE_EMA,PRICE_CLOSE,1),Close[2]-iMA(NULL,0,50,0,MODE_EMA,PRICE_CLOSE,2)); // cross_close_ema_50
+   values[76] = BcSafeDiv(iMA(NULL,0,5,0,MODE_SMA,PRICE_CLOSE,1)-iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // sma_5_20
+   values[77] = BcSafeDiv(iMA(NULL,0,5,0,MODE_SMA,PRICE_CLOSE,2)-iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // sma_5_20_prev
+   values[78] = (double)BcCross(iMA(NULL,0,5,0,MODE_SMA,PRICE_CLOSE,1)-iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,1),iMA(NULL,0,5,0,MODE_SMA,PRICE_CLOSE,2)-iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,2)); // cross_sma_5_20
+   values[79] = BcSafeDiv(iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,1)-iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // sma_10_20
+   values[80] = BcSafeDiv(iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,2)-iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // sma_10_20_prev
+   values[81] = (double)BcCross(iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,1)-iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,1),iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,2)-iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,2)); // cross_sma_10_20
+   values[82] = BcSafeDiv(iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,1)-iMA(NULL,0,30,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // sma_10_30
+   values[83] = BcSafeDiv(iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,2)-iMA(NULL,0,30,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // sma_10_30_prev
+   values[84] = (double)BcCross(iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,1)-iMA(NULL,0,30,0,MODE_SMA,PRICE_CLOSE,1),iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,2)-iMA(NULL,0,30,0,MODE_SMA,PRICE_CLOSE,2)); // cross_sma_10_30
+   values[85] = BcSafeDiv(iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,1)-iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // sma_10_50
+   values[86] = BcSafeDiv(iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,2)-iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // sma_10_50_prev
+   values[87] = (double)BcCross(iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,1)-iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,1),iMA(NULL,0,10,0,MODE_SMA,PRICE_CLOSE,2)-iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,2)); // cross_sma_10_50
+   values[88] = BcSafeDiv(iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,1)-iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // sma_20_50
+   values[89] = BcSafeDiv(iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,2)-iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // sma_20_50_prev
+   values[90] = (double)BcCross(iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,1)-iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,1),iMA(NULL,0,20,0,MODE_SMA,PRICE_CLOSE,2)-iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,2)); // cross_sma_20_50
+   values[91] = BcSafeDiv(iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,1)-iMA(NULL,0,200,0,MODE_SMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // sma_50_200
+   values[92] = BcSafeDiv(iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,2)-iMA(NULL,0,200,0,MODE_SMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // sma_50_200_prev
+   values[93] = (double)BcCross(iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,1)-iMA(NULL,0,200,0,MODE_SMA,PRICE_CLOSE,1),iMA(NULL,0,50,0,MODE_SMA,PRICE_CLOSE,2)-iMA(NULL,0,200,0,MODE_SMA,PRICE_CLOSE,2)); // cross_sma_50_200
+   values[94] = BcSafeDiv(iMA(NULL,0,5,0,MODE_EMA,PRICE_CLOSE,1)-iMA(NULL,0,20,0,MODE_EMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // ema_5_20
+   values[95] = BcSafeDiv(iMA(NULL,0,5,0,MODE_EMA,PRICE_CLOSE,2)-iMA(NULL,0,20,0,MODE_EMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // ema_5_20_prev
+   values[96] = (double)BcCross(iMA(NULL,0,5,0,MODE_EMA,PRICE_CLOSE,1)-iMA(NULL,0,20,0,MODE_EMA,PRICE_CLOSE,1),iMA(NULL,0,5,0,MODE_EMA,PRICE_CLOSE,2)-iMA(NULL,0,20,0,MODE_EMA,PRICE_CLOSE,2)); // cross_ema_5_20
+   values[97] = BcSafeDiv(iMA(NULL,0,8,0,MODE_EMA,PRICE_CLOSE,1)-iMA(NULL,0,21,0,MODE_EMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // ema_8_21
+   values[98] = BcSafeDiv(iMA(NULL,0,8,0,MODE_EMA,PRICE_CLOSE,2)-iMA(NULL,0,21,0,MODE_EMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // ema_8_21_prev
+   values[99] = (double)BcCross(iMA(NULL,0,8,0,MODE_EMA,PRICE_CLOSE,1)-iMA(NULL,0,21,0,MODE_EMA,PRICE_CLOSE,1),iMA(NULL,0,8,0,MODE_EMA,PRICE_CLOSE,2)-iMA(NULL,0,21,0,MODE_EMA,PRICE_CLOSE,2)); // cross_ema_8_21
+   values[100] = BcSafeDiv(iMA(NULL,0,10,0,MODE_EMA,PRICE_CLOSE,1)-iMA(NULL,0,50,0,MODE_EMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // ema_10_50
+   values[101] = BcSafeDiv(iMA(NULL,0,10,0,MODE_EMA,PRICE_CLOSE,2)-iMA(NULL,0,50,0,MODE_EMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // ema_10_50_prev
+   values[102] = (double)BcCross(iMA(NULL,0,10,0,MODE_EMA,PRICE_CLOSE,1)-iMA(NULL,0,50,0,MODE_EMA,PRICE_CLOSE,1),iMA(NULL,0,10,0,MODE_EMA,PRICE_CLOSE,2)-iMA(NULL,0,50,0,MODE_EMA,PRICE_CLOSE,2)); // cross_ema_10_50
+   values[103] = BcSafeDiv(iMA(NULL,0,12,0,MODE_EMA,PRICE_CLOSE,1)-iMA(NULL,0,26,0,MODE_EMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // ema_12_26
+   values[104] = BcSafeDiv(iMA(NULL,0,12,0,MODE_EMA,PRICE_CLOSE,2)-iMA(NULL,0,26,0,MODE_EMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // ema_12_26_prev
+   values[105] = (double)BcCross(iMA(NULL,0,12,0,MODE_EMA,PRICE_CLOSE,1)-iMA(NULL,0,26,0,MODE_EMA,PRICE_CLOSE,1),iMA(NULL,0,12,0,MODE_EMA,PRICE_CLOSE,2)-iMA(NULL,0,26,0,MODE_EMA,PRICE_CLOSE,2)); // cross_ema_12_26
+   values[106] = BcSafeDiv(iMA(NULL,0,13,0,MODE_EMA,PRICE_CLOSE,1)-iMA(NULL,0,34,0,MODE_EMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // ema_13_34
+   values[107] = BcSafeDiv(iMA(NULL,0,13,0,MODE_EMA,PRICE_CLOSE,2)-iMA(NULL,0,34,0,MODE_EMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // ema_13_34_prev
+   values[108] = (double)BcCross(iMA(NULL,0,13,0,MODE_EMA,PRICE_CLOSE,1)-iMA(NULL,0,34,0,MODE_EMA,PRICE_CLOSE,1),iMA(NULL,0,13,0,MODE_EMA,PRICE_CLOSE,2)-iMA(NULL,0,34,0,MODE_EMA,PRICE_CLOSE,2)); // cross_ema_13_34
+   values[109] = BcSafeDiv(iMA(NULL,0,20,0,MODE_EMA,PRICE_CLOSE,1)-iMA(NULL,0,50,0,MODE_EMA,PRICE_CLOSE,1),iATR(NULL,0,14,1),0.0); // ema_20_50
+   values[110] = BcSafeDiv(iMA(NULL,0,20,0,MODE_EMA,PRICE_CLOSE,2)-iMA(NULL,0,50,0,MODE_EMA,PRICE_CLOSE,2),iATR(NULL,0,14,2),0.0); // ema_20_50_prev
+   values[111] = (double)BcCross(iMA(NULL,0,20,0,MODE_EMA,PRICE_CLOSE,1)-iMA(NULL,0,50,0,MODE_EMA,PRICE_CLOSE,1),iMA(NULL,0,20,0,MODE_EMA,PRICE_CLOSE,2)-iMA(NULL,0,50,0,MODE_EMA,PRICE_CLOSE,2)); // cross_ema_20_50
+   values[112] = iRSI(NULL,0,7,PRICE_CLOSE,1); // rsi_7
+   values[113] = iRSI(NULL,0,7,PRICE_CLOSE,2); // rsi_7_prev
+   values[114] = iRSI(NULL,0,14,PRICE_CLOSE,2); // rsi_14_prev
+   values[115] = iRSI(NULL,0,21,PRICE_CLOSE,1); // rsi_21
+   values[116] = iRSI(NULL,0,21,PRICE_CLOSE,2); // rsi_21_prev
+   values[117] = iCCI(NULL,0,14,PRICE_TYPICAL,1); // cci_14
+   values[118] = iCCI(NULL,0,14,PRICE_TYPICAL,2); // cci_14_prev
+   values[119] = iCCI(NULL,0,20,PRICE_TYPICAL,1); // cci_20
+   values[120] = iCCI(NULL,0,20,PRICE_TYPICAL,2); // cci_20_prev
+   values[121] = iWPR(NULL,0,14,1); // wpr_14
+   values[122] = iWPR(NULL,0,14,2); // wpr_14_prev
+   values[123] = iMomentum(NULL,0,14,PRICE_CLOSE,1); // momentum_14
+   values[124] = iMomentum(NULL,0,14,PRICE_CLOSE,2); // momentum_14_prev
+   values[125] = iStochastic(NULL,0,5,3,3,MODE_SMA,0,MODE_MAIN,1); // stoch_5_3_3_main
+   values[126] = iStochastic(NULL,0,5,3,3,MODE_SMA,0,MODE_MAIN,2); // stoch_5_3_3_main_prev
+   values[127] = iStochastic(NULL,0,5,3,3,MODE_SMA,0,MODE_SIGNAL,1); // stoch_5_3_3_signal
+   values[128] = iStochastic(NULL,0,5,3,3,MODE_SMA,0,MODE_SIGNAL,2); // stoch_5_3_3_signal_prev
+   values[129] = (double)BcCross(iStochastic(NULL,0,5,3,3,MODE_SMA,0,MODE_MAIN,1)-iStochastic(NULL,0,5,3,3,MODE_SMA,0,MODE_SIGNAL,1),iStochastic(NULL,0,5,3,3,MODE_SMA,0,MODE_MAIN,2)-iStochastic(NULL,0,5,3,3,MODE_SMA,0,MODE_SIGNAL,2)); // cross_stoch_5_3_3
+   values[130] = iStochastic(NULL,0,14,3,3,MODE_SMA,0,MODE_MAIN,1); // stoch_14_3_3_main
+   values[131] = iStochastic(NULL,0,14,3,3,MODE_SMA,0,MODE_MAIN,2); // stoch_14_3_3_main_prev
+   values[132] = iStochastic(NULL,0,14,3,3,MODE_SMA,0,MODE_SIGNAL,1); // stoch_14_3_3_signal
+   values[133] = iStochastic(NULL,0,14,3,3,MODE_SMA,0,MODE_SIGNAL,2); // stoch_14_3_3_signal_prev
+   values[134] = (double)BcCross(iStochastic(NULL,0,14,3,3,MODE_SMA,0,MODE_MAIN,1)-iStochastic(NULL,0,14,3,3,MODE_SMA,0,MODE_SIGNAL,1),iStochastic(NULL,0,14,3,3,MODE_SMA,0,MODE_MAIN,2)-iStochastic(NULL,0,14,3,3,MODE_SMA,0,MODE_SIGNAL,2)); // cross_stoch_14_3_3
+   values[135] = BcSafeDiv(iMACD(NULL,0,12,26,9,PRICE_CLOSE,MODE_MAIN,1),iATR(NULL,0,14,1),0.0); // macd_12_26_9_main
+   values[136] = BcSafeDiv(iMACD(NULL,0,12,26,9,PRICE_CLOSE,MODE_MAIN,2),iATR(NULL,0,14,2),0.0); // macd_12_26_9_main_prev
+   values[137] = BcSafeDiv(iMACD(NULL,0,12,26,9,PRICE_CLOSE,MODE_SIGNAL,1),iATR(NULL,0,14,1),0.0); // macd_12_26_9_signal
+   values[138] = BcSafeDiv(iMACD(NULL,0,12,26,9,PRICE_CLOSE,MODE_SIGNAL,2),iATR(NULL,0,14,2),0.0); // macd_12_26_9_signal_prev
+   values[139] = (double)BcCross(iMACD(NULL,0,12,26,9,PRICE_CLOSE,MODE_MAIN,1)-iMACD(NULL,0,12,26,9,PRICE_CLOSE,MODE_SIGNAL,1),iMACD(NULL,0,12,26,9,PRICE_CLOSE,MODE_MAIN,2)-iMACD(NULL,0,12,26,9,PRICE_CLOSE,MODE_SIGNAL,2)); // cross_macd_12_26_9
+   values[140] = (double)BcCross(iMACD(NULL,0,12,26,9,PRICE_CLOSE,MODE_MAIN,1),iMACD(NULL,0,12,26,9,PRICE_CLOSE,MODE_MAIN,2)); // cross_macd_12_26_9_zero
+   values[141] = iADX(NULL,0,14,PRICE_CLOSE,MODE_MAIN,1); // adx_14
+   values[142] = iADX(NULL,0,14,PRICE_CLOSE,MODE_MAIN,2); // adx_14_prev
+   values[143] = iADX(NULL,0,14,PRICE_CLOSE,MODE_PLUSDI,1); // adx_14_plus_di
+   values[144] = iADX(NULL,0,14,PRICE_CLOSE,MODE_PLUSDI,2); // adx_14_plus_di_prev
+   values[145] = iADX(NULL,0,14,PRICE_CLOSE,MODE_MINUSDI,1); // adx_14_minus_di
+   values[146] = iADX(NULL,0,14,PRICE_CLOSE,MODE_MINUSDI,2); // adx_14_minus_di_prev
+   values[147] = (double)BcCross(iADX(NULL,0,14,PRICE_CLOSE,MODE_PLUSDI,1)-iADX(NULL,0,14,PRICE_CLOSE,MODE_MINUSDI,1),iADX(NULL,0,14,PRICE_CLOSE,MODE_PLUSDI,2)-iADX(NULL,0,14,PRICE_CLOSE,MODE_MINUSDI,2)); // cross_adx_14_di
+   values[148] = BcSafeDiv(Close[1]-iBands(NULL,0,20,2,0,PRICE_CLOSE,MODE_UPPER,1),iATR(NULL,0,14,1),0.0); // close_bands_20_upper
+   values[149] = BcSafeDiv(Close[2]-iBands(NULL,0,20,2,0,PRICE_CLOSE,MODE_UPPER,2),iATR(NULL,0,14,2),0.0); // close_bands_20_upper_prev
+   values[150] = BcSafeDiv(Close[1]-iBands(NULL,0,20,2,0,PRICE_CLOSE,MODE_LOWER,1),iATR(NULL,0,14,1),0.0); // close_bands_20_lower
+   values[151] = BcSafeDiv(Close[2]-iBands(NULL,0,20,2,0,PRICE_CLOSE,MODE_LOWER,2),iATR(NULL,0,14,2),0.0); // close_bands_20_lower_prev
+   values[152] = BcSafeDiv(Close[1]-iEnvelopes(NULL,0,14,MODE_SMA,0,PRICE_CLOSE,0.1,MODE_UPPER,1),iATR(NULL,0,14,1),0.0); // close_envelopes_14_upper
+   values[153] = BcSafeDiv(Close[2]-iEnvelopes(NULL,0,14,MODE_SMA,0,PRICE_CLOSE,0.1,MODE_UPPER,2),iATR(NULL,0,14,2),0.0); // close_envelopes_14_upper_prev
+   values[154] = BcSafeDiv(Close[1]-iEnvelopes(NULL,0,14,MODE_SMA,0,PRICE_CLOSE,0.1,MODE_LOWER,1),iATR(NULL,0,14,1),0.0); // close_envelopes_14_lower
+   values[155] = BcSafeDiv(Close[2]-iEnvelopes(NULL,0,14,MODE_SMA,0,PRICE_CLOSE,0.1,MODE_LOWER,2),iATR(NULL,0,14,2),0.0); // close_envelopes_14_lower_prev
+   values[156] = BcSafeDiv(Close[1]-High[iHighest(NULL,0,MODE_HIGH,10,2)],iATR(NULL,0,14,1),0.0); // close_highest_10
+   values[157] = BcSafeDiv(Close[2]-High[iHighest(NULL,0,MODE_HIGH,10,3)],iATR(NULL,0,14,2),0.0); // close_highest_10_prev
+   values[158] = BcSafeDiv(Close[1]-Low[iLowest(NULL,0,MODE_LOW,10,2)],iATR(NULL,0,14,1),0.0); // close_lowest_10
+   values[159] = BcSafeDiv(Close[2]-Low[iLowest(NULL,0,MODE_LOW,10,3)],iATR(NULL,0,14,2),0.0); // close_lowest_10_prev
+   values[160] = BcSafeDiv(Close[1]-High[iHighest(NULL,0,MODE_HIGH,20,2)],iATR(NULL,0,14,1),0.0); // close_highest_20
+   values[161] = BcSafeDiv(Close[2]-High[iHighest(NULL,0,MODE_HIGH,20,3)],iATR(NULL,0,14,2),0.0); // close_highest_20_prev
+   values[162] = BcSafeDiv(Close[1]-Low[iLowest(NULL,0,MODE_LOW,20,2)],iATR(NULL,0,14,1),0.0); // close_lowest_20
+   values[163] = BcSafeDiv(Close[2]-Low[iLowest(NULL,0,MODE_LOW,20,3)],iATR(NULL,0,14,2),0.0); // close_lowest_20_prev
+   values[164] = BcSafeDiv(Close[1]-High[iHighest(NULL,0,MODE_HIGH,50,2)],iATR(NULL,0,14,1),0.0); // close_highest_50
+   values[165] = BcSafeDiv(Close[2]-High[iHighest(NULL,0,MODE_HIGH,50,3)],iATR(NULL,0,14,2),0.0); // close_highest_50_prev
+   values[166] = BcSafeDiv(Close[1]-Low[iLowest(NULL,0,MODE_LOW,50,2)],iATR(NULL,0,14,1),0.0); // close_lowest_50
+   values[167] = BcSafeDiv(Close[2]-Low[iLowest(NULL,0,MODE_LOW,50,3)],iATR(NULL,0,14,2),0.0); // close_lowest_50_prev
+   values[168] = BcSafeDiv(Close[1]-Open[1],iATR(NULL,0,14,1),0.0); // body
+   values[169] = BcSafeDiv(Close[2]-Open[2],iATR(NULL,0,14,2),0.0); // body_prev
+   values[170] = (double)TimeHour(BcUtc(Time[1])); // hour
+   values[171] = (double)TimeDayOfWeek(BcUtc(Time[1])); // weekday
+   values[172] = (double)BcPositionAgeBars(MagicNumber); // position_bars
+   values[173] = BcPositionProfitAtr(MagicNumber,iATR(NULL,0,14,1)); // position_pl_atr
+   values[174] = (double)BcBarsSinceEntry(MagicNumber,500); // bars_since_entry
+   values[175] = (double)BcBarsSinceExit(MagicNumber,500); // bars_since_exit
+   values[176] = (double)BcOpenTickets(MagicNumber); // open_tickets
 }
 
 BcModel  g_models[BC_MAX_MODELS];
