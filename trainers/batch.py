@@ -111,6 +111,7 @@ def _scaler(x: np.ndarray) -> dict[str, list[float]]:
 
 def _fit(
     options: TrainOptions,
+    names: list[str],
     x: tuple[np.ndarray, np.ndarray],
     y: tuple[np.ndarray, np.ndarray],
     weights: np.ndarray,
@@ -147,6 +148,7 @@ def _fit(
             y[0],
             n_classes,
             weights,
+            levels=[FEATURES[n].levels if n in FEATURES else () for n in names],
             init_raw=init,
             previous=previous["estimator"] if previous else None,
             **tree_options,
@@ -226,7 +228,7 @@ def train_clone(
     while True:
         x = (train.features[names].to_numpy(float), valid.features[names].to_numpy(float))
         progress(f"fitting {options.family} on {len(train)} bars, {len(names)} features")
-        fit = _fit(options, x, y, weights, len(classes), previous)
+        fit = _fit(options, names, x, y, weights, len(classes), previous)
         if options.prune_threshold is None or pruned or previous:
             break
         share = fit.importance / max(float(fit.importance.sum()), 1e-300)

@@ -32,6 +32,9 @@ class Feature:
     mql4: str
     warmup: int
     doc: str
+    # The round levels EAs compare this value with (RSI 30/70, CCI +-100...): tree families
+    # split only there, so "RSI above 80" is learned as 80, not as the nearest value seen.
+    levels: tuple[float, ...] = ()
 
 
 def safe_div(numerator: np.ndarray, denominator: np.ndarray, fallback: float) -> np.ndarray:

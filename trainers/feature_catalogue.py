@@ -48,6 +48,12 @@ EMA_PERIODS = (5, 8, 10, 13, 20, 21, 34, 50)
 SMA_PAIRS = ((5, 20), (10, 20), (10, 30), (10, 50), (20, 50), (50, 200))
 EMA_PAIRS = ((5, 20), (8, 21), (10, 50), (12, 26), (13, 34), (20, 50))
 _MA_MODES = {"sma": ("MODE_SMA", ind.sma), "ema": ("MODE_EMA", ind.ema)}
+# Where EAs put their thresholds: every 2.5 on 0..100 scales (RSI, stochastic, ADX, DI),
+# every 2.5 on Williams %R's -100..0, every 25 on CCI, every 0.05 around momentum's 100.
+PERCENT_LEVELS = tuple(2.5 * i for i in range(1, 40))
+WPR_LEVELS = tuple(-level for level in reversed(PERCENT_LEVELS))
+CCI_LEVELS = tuple(25.0 * i for i in range(-16, 17))
+MOMENTUM_LEVELS = tuple(round(100.0 + 0.05 * i, 2) for i in range(-40, 41))
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class Series:
     compute: Compute
     mql4: str  # str.format template with ``{s}`` (shift) and ``{s1}`` (shift + 1)
     warmup: int
+    levels: tuple[float, ...] = ()  # round levels EAs compare it with (Feature.levels)
 
     def at(self, shift: int) -> str:
         return self.mql4.format(s=shift, s1=shift + 1)
@@ -115,13 +122,14 @@ def _in_atr(x: Series) -> Series:
 def _with_prev(name: str, series: Series, doc: str) -> list[Feature]:
     """The value at shift 1 and, as ``<name>_prev``, at shift 2."""
     return [
-        Feature(name, series.compute, series.at(1), series.warmup, doc),
+        Feature(name, series.compute, series.at(1), series.warmup, doc, series.levels),
         Feature(
             f"{name}_prev",
             lambda bars: shifted(series.compute(bars)),
             series.at(2),
             series.warmup + 1,
             f"{doc}, one bar earlier",
+            series.levels,
         ),
     ]
 
@@ -171,6 +179,7 @@ def _oscillators() -> list[Feature]:
             f"iRSI(NULL,0,{period},PRICE_CLOSE,{{s}})",
             # Wilder's smoothing decays like an EMA of alpha 1/period.
             period + int(np.ceil(np.log(1e-9) / np.log(1.0 - 1.0 / period))),
+            PERCENT_LEVELS,
         )
         out += _with_prev(f"rsi_{period}", rsi, f"{period}-bar RSI (0..100)")
     for period in (14, 20):
@@ -178,14 +187,16 @@ def _oscillators() -> list[Feature]:
             _cached(lambda b, p=period: ind.cci(*_hlc(b), p)),
             f"iCCI(NULL,0,{period},PRICE_TYPICAL,{{s}})",
             period - 1,
+            CCI_LEVELS,
         )
         out += _with_prev(f"cci_{period}", cci, f"{period}-bar CCI of the typical price")
-    wpr = Series(_cached(lambda b: ind.wpr(*_hlc(b), 14)), "iWPR(NULL,0,14,{s})", 13)
+    wpr = Series(_cached(lambda b: ind.wpr(*_hlc(b), 14)), "iWPR(NULL,0,14,{s})", 13, WPR_LEVELS)
     out += _with_prev("wpr_14", wpr, "14-bar Williams %R (-100..0)")
     momentum = Series(
         _cached(lambda b: ind.momentum(column(b, "close"), 14)),
         "iMomentum(NULL,0,14,PRICE_CLOSE,{s})",
         14,
+        MOMENTUM_LEVELS,
     )
     out += _with_prev("momentum_14", momentum, "14-bar momentum (100: unchanged)")
     for k, d, slowing in ((5, 3, 3), (14, 3, 3)):
@@ -193,10 +204,14 @@ def _oscillators() -> list[Feature]:
             lambda b, k=k, d=d, sl=slowing: np.vstack(ind.stochastic(*_hlc(b), k, d, sl))
         )
         call = f"iStochastic(NULL,0,{k},{d},{slowing},MODE_SMA,0,{{mode}},{{{{s}}}})"
-        main = Series(lambda b, f=lines: f(b)[0], call.format(mode="MODE_MAIN"), k + slowing - 2)
+        main = Series(
+            lambda b, f=lines: f(b)[0], call.format(mode="MODE_MAIN"), k + slowing - 2,
+            PERCENT_LEVELS,
+        )  # fmt: skip
         signal = Series(
-            lambda b, f=lines: f(b)[1], call.format(mode="MODE_SIGNAL"), k + slowing + d - 3
-        )
+            lambda b, f=lines: f(b)[1], call.format(mode="MODE_SIGNAL"), k + slowing + d - 3,
+            PERCENT_LEVELS,
+        )  # fmt: skip
         tag = f"stoch_{k}_{d}_{slowing}"
         out += _with_prev(f"{tag}_main", main, f"stochastic ({k},{d},{slowing}) %K (0..100)")
         out += _with_prev(f"{tag}_signal", signal, f"stochastic ({k},{d},{slowing}) %D (0..100)")
@@ -219,7 +234,9 @@ def _macd_and_adx() -> list[Feature]:
     adx_warmup = ind.adx_warmup(14)
     for index, mode, name in ((0, "MODE_MAIN", "adx_14"), (1, "MODE_PLUSDI", "adx_14_plus_di"),
                               (2, "MODE_MINUSDI", "adx_14_minus_di")):  # fmt: skip
-        line = Series(lambda b, i=index: adx(b)[i], call.format(mode=mode), adx_warmup)
+        line = Series(
+            lambda b, i=index: adx(b)[i], call.format(mode=mode), adx_warmup, PERCENT_LEVELS
+        )
         out += _with_prev(name, line, f"ADX (14) {mode[5:].lower()} line (0..100)")
     plus = Series(lambda b: adx(b)[1], call.format(mode="MODE_PLUSDI"), adx_warmup)
     minus = Series(lambda b: adx(b)[2], call.format(mode="MODE_MINUSDI"), adx_warmup)

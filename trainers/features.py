@@ -33,7 +33,7 @@ import pandas as pd
 
 from botcopier.trainers import indicators as ind
 from botcopier.trainers.feature_base import Feature, column, decision_ms, safe_div
-from botcopier.trainers.feature_catalogue import CATALOGUE
+from botcopier.trainers.feature_catalogue import CATALOGUE, PERCENT_LEVELS
 from botcopier.trainers.position_features import POSITION_FEATURES
 
 _HOUR_MS = 3_600_000
@@ -134,6 +134,7 @@ def _rsi(period: int) -> Feature:
         # Wilder's smoothing decays like an EMA of alpha 1/period.
         period + int(np.ceil(np.log(1e-9) / np.log(1.0 - 1.0 / period))),
         f"{period}-bar RSI with Wilder's smoothing (0..100)",
+        PERCENT_LEVELS,
     )
 
 
@@ -201,6 +202,7 @@ def _stochastic(k: int, d: int, slowing: int) -> list[Feature]:
             call.format(k=k, d=d, s=slowing, mode="MODE_MAIN"),
             k + slowing - 2,
             f"stochastic %K({k}, slowing {slowing}) (0..100)",
+            PERCENT_LEVELS,
         ),
         Feature(
             "stoch_signal",
@@ -208,6 +210,7 @@ def _stochastic(k: int, d: int, slowing: int) -> list[Feature]:
             call.format(k=k, d=d, s=slowing, mode="MODE_SIGNAL"),
             k + slowing + d - 3,
             f"stochastic %D (SMA {d} of %K) (0..100)",
+            PERCENT_LEVELS,
         ),
     ]
 

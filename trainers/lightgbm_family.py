@@ -19,6 +19,10 @@ Examples
 
 from __future__ import annotations
 
+import json
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
@@ -52,6 +56,25 @@ def _slim(node: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _binning(
+    max_bin: int, columns: int, levels: Sequence[Sequence[float]] | None, folder: Path
+) -> dict[str, Any]:
+    """Dataset parameters: ``max_bin`` quantile bins per column, but a column with levels
+    gets exactly its levels as bin edges (LightGBM's forced bins), so its splits fall on them."""
+    params: dict[str, Any] = {"max_bin": max_bin}
+    if not levels or not any(levels):
+        return params
+    forced = [{"feature": i, "bin_upper_bound": [float(v) for v in column_levels]}
+              for i, column_levels in enumerate(levels) if column_levels]  # fmt: skip
+    path = folder / "forced_bins.json"
+    path.write_text(json.dumps(forced))
+    params["forcedbins_filename"] = str(path)
+    params["max_bin_by_feature"] = [
+        len(column_levels) + 1 if column_levels else max_bin for column_levels in levels
+    ]
+    return params
+
+
 def fit_lightgbm(
     x: np.ndarray,
     y: np.ndarray,
@@ -66,11 +89,13 @@ def fit_lightgbm(
     seed: int = 0,
     threads: int = 0,
     contributions: bool = True,
+    levels: Sequence[Sequence[float]] | None = None,
 ) -> TreeFit:
     """Boost ``rounds`` iterations (fewer if the validation loss stops improving).
 
     ``init_raw`` (train raw scores, validation raw scores) and ``previous`` (the stored
-    estimator those scores came from) continue an existing model.
+    estimator those scores came from) continue an existing model. ``levels`` (per column,
+    empty for most) are the only places a column with levels is split (`Feature.levels`).
     """
     merged = {
         **DEFAULT_PARAMS,
@@ -82,19 +107,24 @@ def fit_lightgbm(
         "num_threads": threads,
         "verbosity": -1,
     }
-    train = lgb.Dataset(
-        x,
-        label=y,
-        weight=sample_weight,
-        init_score=None if init_raw is None else init_raw[0],
-        params={"max_bin": merged["max_bin"]},
-    )
-    sets, callbacks = [], []
-    if validation is not None:
-        valid_init = None if init_raw is None else init_raw[1]
-        sets = [lgb.Dataset(*validation, init_score=valid_init, reference=train)]
-        callbacks = [lgb.early_stopping(30, verbose=False)]
-    booster = lgb.train(merged, train, rounds, valid_sets=sets, callbacks=callbacks)
+    with tempfile.TemporaryDirectory(prefix="botcopier-bins-") as folder:
+        # Both sets share the booster's settings and the bins (the forced bins file lives
+        # as long as the training does).
+        dataset_params = {**merged, **_binning(merged["max_bin"], x.shape[1], levels, Path(folder))}
+        train = lgb.Dataset(
+            x,
+            label=y,
+            weight=sample_weight,
+            init_score=None if init_raw is None else init_raw[0],
+            params=dataset_params,
+        )
+        sets, callbacks = [], []
+        if validation is not None:
+            valid_init = None if init_raw is None else init_raw[1]
+            sets = [lgb.Dataset(*validation, init_score=valid_init, reference=train,
+                                params=dataset_params)]  # fmt: skip
+            callbacks = [lgb.early_stopping(30, verbose=False)]
+        booster = lgb.train(merged, train, rounds, valid_sets=sets, callbacks=callbacks)
     best = booster.best_iteration or booster.current_iteration()
     dump = booster.dump_model(num_iteration=best)
     for tree in dump["tree_info"]:
