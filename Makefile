@@ -4,10 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test lint format clean
+.PHONY: help setup demo test lint format clean goldens mql4-compile
 
 help: ## list the tasks
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "BotCopier needs Python 3.11+")'
@@ -30,6 +30,12 @@ lint: $(STAMP) ## ruff lint and format check
 
 test: setup lint ## lint, then the whole test suite on a real Kafka broker
 	$(BIN)/pytest
+
+goldens: $(STAMP) ## rewrite tests/golden/strategy_eas from what `generate` renders now
+	$(BIN)/python -m tests.golden_eas
+
+mql4-compile: $(STAMP) ## compile mql4/ and the golden EAs with METAEDITOR=path/metaeditor.exe
+	$(BIN)/botcopier mql4-compile mql4 tests/golden/strategy_eas $(if $(METAEDITOR),--metaeditor $(METAEDITOR))
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -35,6 +35,7 @@ BOTCOPIER_<SECTION>__<FIELD> variables, e.g. BOTCOPIER_BROKER__PORT=19092.
 # ``botcopier --help`` stays fast).
 COMMAND_MODULES: tuple[str, ...] = (
     "botcopier.codegen.generate_command",
+    "botcopier.codegen.compile_command",
     "botcopier.streams.registry_command",
     "botcopier.streams.filesync_command",
     "botcopier.trainers.backtest_command",

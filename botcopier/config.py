@@ -304,6 +304,9 @@ class Settings(_Section):
     router: RouterSettings = Field(default_factory=RouterSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     logs: LogSettings = Field(default_factory=LogSettings)
+    # MetaQuotes' metaeditor.exe for `botcopier mql4-compile` (BOTCOPIER_METAEDITOR); never
+    # shipped with BotCopier.
+    metaeditor: Path | None = None
 
     def bootstrap_servers(self) -> str:
         """Where clients connect: kafka.bootstrap_servers, else the local broker."""

@@ -15,6 +15,7 @@ MQL4 = REPO / "mql4"
 FRAMES = Path("Include/BotCopier/Frames.mqh")
 OBSERVER = Path("Experts/Observer_TBot.mq4")
 JSON = Path("Include/BotCopier/Json.mqh")
+ROUTER = Path("Include/BotCopier/Router.mqh")
 
 
 def all_findings(root: Path) -> list:
@@ -97,6 +98,22 @@ BREAKAGES = {
         _append("\nint Extra2() { return MaxSpreadPips; }\n"),
         "undeclared",
     ),
+    # MetaEditor: "'BcValidEaId' - function already defined and has body" (the generated EA
+    # once repeated this function of Link.mqh).
+    "function of an include defined again": (
+        OBSERVER,
+        _append("\nbool BcValidEaId(string id)\n{\n   return(true);\n}\n"),
+        "duplicate-definition",
+    ),
+    # MetaEditor 5.0.0.979: "'WebRequest' - wrong parameters count".
+    "7-argument WebRequest": (
+        ROUTER,
+        _replace_once(
+            '"", "", g_routerTimeoutMs, data,\n                           ArraySize(data), result,',
+            '"", g_routerTimeoutMs, data, result,',
+        ),
+        "builtin-arity",
+    ),
 }
 
 
@@ -109,3 +126,15 @@ def test_a_deliberately_broken_copy_fails(tmp_path, breakage):
     target.write_text(mutate(target.read_text(encoding="utf-8")), encoding="utf-8")
     rules = {finding.rule for finding in all_findings(copy)}
     assert rule in rules, f"{breakage}: expected a {rule} finding, got {rules or 'none'}"
+
+
+def test_overloads_and_one_function_per_program_are_not_duplicates(tmp_path):
+    copy = tmp_path / "mql4"
+    shutil.copytree(MQL4, copy)
+    observer = copy / OBSERVER
+    # An overload (other parameter types) of an include's function, and OnInit, which every
+    # program defines once.
+    extra = "\nbool BcValidEaId(int id, string &why)\n{\n   return(id > 0);\n}\n"
+    observer.write_text(observer.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    findings = all_findings(copy)
+    assert not findings, "\n".join(map(str, findings))

@@ -10,10 +10,16 @@ Rules:
 - ``undeclared``: every capitalised identifier (inputs, globals, types, predefined
   variables such as ``Digits``) is declared in the sources or is a built-in; ALL_CAPS
   constants and lower-case locals are left to the compiler.
+- ``duplicate-definition``: no function has two bodies with the same parameter types in one
+  program (a ``.mq4`` and what it includes); MetaEditor refuses "function already defined
+  and has body".
+- ``builtin-arity``: built-ins whose argument count MetaEditor checks and a compiler has
+  refused here (``ARITIES``) get one it accepts.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -121,6 +127,11 @@ KEYWORDS = frozenset(
     }
 )
 _PAIRS = {")": "(", "]": "[", "}": "{"}
+# Argument counts MetaEditor accepts. WebRequest: only the 9-argument form (cookie, referer,
+# body size); 5.0.0.979, the compiler of MT4 builds 6xx, refuses the later 7-argument form
+# with custom headers ("wrong parameters count").
+ARITIES = {"WebRequest": frozenset({9}), "OrderSend": frozenset(range(7, 12))}
+_INCLUDE = re.compile(r'#include\s*[<"]([^>"]+)[>"]')
 
 
 @dataclass(frozen=True)
@@ -281,6 +292,133 @@ def _check_declared(source: SourceFile, known: set[str] | frozenset[str]) -> lis
     return findings
 
 
+def _closing(tokens: tuple[Token, ...], index: int) -> int:
+    """The index of the bracket closing the one at ``index``."""
+    depth = 0
+    for position in range(index, len(tokens)):
+        if tokens[position].text in "([{":
+            depth += 1
+        elif tokens[position].text in ")]}":
+            depth -= 1
+            if depth == 0:
+                return position
+    return len(tokens) - 1
+
+
+def _arguments(tokens: tuple[Token, ...], open_index: int) -> list[list[Token]]:
+    """The comma-separated items between the parenthesis at ``open_index`` and its match."""
+    items: list[list[Token]] = [[]]
+    depth = 0
+    for token in tokens[open_index + 1 : _closing(tokens, open_index)]:
+        if token.text in "([{":
+            depth += 1
+        elif token.text in ")]}":
+            depth -= 1
+        if token.text == "," and depth == 0:
+            items.append([])
+        else:
+            items[-1].append(token)
+    return [] if items == [[]] else items
+
+
+def _check_arity(source: SourceFile) -> list[Finding]:
+    findings = []
+    tokens = source.tokens
+    for index, token in enumerate(tokens[:-1]):
+        accepted = ARITIES.get(token.text)
+        if accepted is None or tokens[index + 1].text != "(" or _is_member_access(tokens, index):
+            continue
+        count = len(_arguments(tokens, index + 1))
+        if count not in accepted:
+            counts = ", ".join(map(str, sorted(accepted)))
+            findings.append(
+                Finding(
+                    source.path,
+                    token.line,
+                    "builtin-arity",
+                    f"{token.text}() with {count} arguments; MetaEditor accepts {counts}",
+                )
+            )
+    return findings
+
+
+def _function_bodies(source: SourceFile) -> list[tuple[str, tuple[str, ...], int]]:
+    """(name, parameter types, line) of every function defined with a body at file level."""
+    bodies = []
+    tokens = source.tokens
+    index, depth = 0, 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token.text == "{":
+            depth += 1
+        elif token.text == "}":
+            depth -= 1
+        elif (
+            depth == 0
+            and token.kind == "ident"
+            and index + 1 < len(tokens)
+            and tokens[index + 1].text == "("
+            and index > 0
+            and (tokens[index - 1].kind == "ident" or tokens[index - 1].text in ("&", "*"))
+            and tokens[index - 1].text not in KEYWORDS
+        ):
+            close = _closing(tokens, index + 1)
+            if close + 1 < len(tokens) and tokens[close + 1].text in ("{", "const"):
+                types = []
+                for parameter in _arguments(tokens, index + 1):
+                    if any(t.text == "=" for t in parameter):
+                        parameter = parameter[: [t.text for t in parameter].index("=")]
+                    # Everything but the parameter's name: its type, const, & and [].
+                    names = [i for i, t in enumerate(parameter) if t.kind == "ident"]
+                    kept = [t.text for i, t in enumerate(parameter) if not names or i != names[-1]]
+                    types.append(" ".join(kept))
+                bodies.append((token.text, tuple(types), token.line))
+                index = close
+        index += 1
+    return bodies
+
+
+def _program_files(program: SourceFile, by_name: dict[str, SourceFile]) -> list[SourceFile]:
+    """``program`` and the sources it includes, directly or not (each once, as MQL4 does)."""
+    seen: dict[str, SourceFile] = {}
+    pending = [program]
+    while pending:
+        source = pending.pop()
+        if source.path.name in seen:
+            continue
+        seen[source.path.name] = source
+        for token in source.tokens:
+            found = _INCLUDE.match(token.text) if token.kind == "preprocessor" else None
+            if found:
+                name = found.group(1).replace("\\", "/").rsplit("/", 1)[-1]
+                if name in by_name:
+                    pending.append(by_name[name])
+    return list(seen.values())
+
+
+def _check_duplicates(sources: list[SourceFile]) -> list[Finding]:
+    by_name = {source.path.name: source for source in sources}
+    findings = []
+    for program in sources:
+        if program.path.suffix != ".mq4":
+            continue
+        first: dict[tuple[str, tuple[str, ...]], tuple[SourceFile, int]] = {}
+        for source in _program_files(program, by_name):
+            for name, types, line in _function_bodies(source):
+                other = first.setdefault((name, types), (source, line))
+                if other != (source, line):
+                    findings.append(
+                        Finding(
+                            source.path,
+                            line,
+                            "duplicate-definition",
+                            f"{name}() already has a body at {other[0].path.name}:{other[1]} "
+                            f"in {program.path.name}",
+                        )
+                    )
+    return findings
+
+
 def lint_sources(sources: list[SourceFile]) -> list[Finding]:
     """Every finding across ``sources`` (checked together: includes see each other)."""
     functions, declared = _defined_names(sources)
@@ -292,4 +430,5 @@ def lint_sources(sources: list[SourceFile]) -> list[Finding]:
         findings += _check_mql5_only(source)
         findings += _check_calls(source, known_calls)
         findings += _check_declared(source, known_names)
-    return findings
+        findings += _check_arity(source)
+    return findings + _check_duplicates(sources)

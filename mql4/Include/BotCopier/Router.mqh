@@ -49,10 +49,12 @@ int RouterRequest(string method, string path, string body, string &reply)
    // Without a length, StringToCharArray copies the terminating zero into the body too.
    if(StringLen(body) > 0)
       StringToCharArray(body, data, 0, StringLen(body));
-   string headers = "Content-Type: application/x-www-form-urlencoded\r\n";
    ResetLastError();
-   int status = WebRequest(method, g_routerUrl + path, headers, g_routerTimeoutMs, data, result,
-                           replyHeaders);
+   // The 9-argument form (cookie, referer, body size): every MT4 build since 600 has it, and
+   // it sends the body as Content-Type: application/x-www-form-urlencoded, what the router
+   // reads. The 7-argument form with custom headers came later; older compilers refuse it.
+   int status = WebRequest(method, g_routerUrl + path, "", "", g_routerTimeoutMs, data,
+                           ArraySize(data), result, replyHeaders);
    if(status == -1) {
       int code = GetLastError();
       g_routerLastError = StringFormat("WebRequest %s %s failed (error %d); is %s among the "
