@@ -17,12 +17,12 @@ from botcopier.trainers.dataset import build_dataset
 from botcopier.trainers.features import FEATURES
 from botcopier.trainers.model_document import load_model, save_model
 from botcopier.trainers.model_eval import predict_proba
-from botcopier.trainers.position_features import POSITION_FEATURES
 from tests.clone_data import simulated_bots
 
 BOT = {"symbol": "EURUSD", "timeframe_minutes": 60, "account": 7, "magic": 1001}
-# Features of the EA's own position and orders (BcPositionSide, Features.mqh), not of bars.
-OWN_ORDERS = {"position", *(f.name for f in POSITION_FEATURES)}
+# An EA with no orders and no history yet: what the mirror's environment assumes by default.
+FLAT = {"entry_ms": -1, "entry_price": 0.0, "last_entry_ms": -1, "last_exit_ms": -1,
+        "open_tickets": 0}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +56,13 @@ def test_the_generated_ea_computes_the_trainers_features_from_its_rendered_formu
     text = result.expert.read_text()
     formulas = rendered_features(text)
     assert list(formulas) == [f.name for f in compiled_features()]
-    frame = bars.copy()
+    frame = bars.copy().assign(**FLAT)
     frame["position"] = 0.0
     mirror = ChartMirror(frame)
     rows = range(400, len(bars), 97)
     for name, expression in formulas.items():
-        if name in OWN_ORDERS:
-            continue  # the EA's own orders, not bars: tests/test_feature_mirror.py
+        if name == "position":
+            continue  # the EA's own position, not a bar's: BcPositionSide
         expected = FEATURES[name].compute(frame)
         got = [evaluate(parse(expression), mirror.environment(r)) for r in rows]
         np.testing.assert_allclose(got, expected[list(rows)], rtol=1e-9, atol=1e-12, err_msg=name)
