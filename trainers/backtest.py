@@ -187,6 +187,7 @@ def _stop_hit(trade: Trade, low: float, high: float) -> tuple[float, str] | None
 
 _STATE_FEATURES = {f.name: f for f in POSITION_FEATURES}
 _LOOKBACK_BARS = 20  # rows a state feature needs before its own (ATR 14 and one more)
+_AHEAD_ROWS = 64  # rows decided in one evaluation while the EA's state stays the same
 
 
 @dataclass(frozen=True)
@@ -223,26 +224,33 @@ class _Decisions:
         # compute every row once for each value it can take, and pick the one held.
         positions = (-1, 0, 1) if self.reads_position else (0,)
         self.proba = {} if state else {p: self._proba(p) for p in positions}
+        self._ahead: dict[int, np.ndarray] = {}
+        self._ahead_state: _Held | None = None
 
-    def _state_row(self, i: int, held: _Held) -> dict[str, float]:
-        """The state features of row ``i`` for what is held, by their own computations."""
+    def _state_rows(self, first: int, last: int, held: _Held) -> dict[str, np.ndarray]:
+        """The state features of rows ``first..last`` were ``held`` to stay as it is, each by
+        its own computation over the bars (the EA's state only changes when it trades)."""
         times = [t for t in (held.entry_ms, held.last_entry_ms, held.last_exit_ms) if t >= 0]
         oldest = int(np.searchsorted(self.time_ms, min(times, default=0), side="right")) - 1
-        start = max(0, min(i - _LOOKBACK_BARS, oldest))
-        frame = self.bars.iloc[start : i + 1].assign(
+        start = max(0, min(first - _LOOKBACK_BARS, oldest))
+        frame = self.bars.iloc[start : last + 1].assign(
             position=float(held.side), entry_ms=held.entry_ms, entry_price=held.entry_price,
             last_entry_ms=held.last_entry_ms, last_exit_ms=held.last_exit_ms,
             open_tickets=int(held.side != 0),
         )  # fmt: skip
-        return {n: float(_STATE_FEATURES[n].compute(frame)[-1]) for n in self.state_names}
+        at = first - start
+        return {n: _STATE_FEATURES[n].compute(frame)[at:] for n in self.state_names}
 
     def rows(self, held: _Held, index: np.ndarray | slice | list[int]) -> list[np.ndarray]:
         frame = self.matrix.iloc[index]
         if "position" in frame.columns:
             frame = frame.assign(position=float(held.side))
         if self.state_names:
-            (i,) = np.arange(len(self.matrix))[index]  # one row at a time with state features
-            frame = frame.assign(**self._state_row(int(i), held))
+            picked = np.arange(len(self.matrix))[index]
+            first, last = int(picked[0]), int(picked[-1])
+            if len(picked) != last - first + 1:
+                raise ValueError("state features are computed over consecutive rows")
+            frame = frame.assign(**self._state_rows(first, last, held))
         return [frame[[f["name"] for f in m["features"]]].to_numpy(float) for m in self.models]
 
     def _proba(self, position: int) -> np.ndarray:
@@ -254,7 +262,13 @@ class _Decisions:
 
     def on_row(self, i: int, held: _Held) -> BarDecision:
         if self.state_names:
-            proba = ensemble_proba(self.models, self.rows(held, [i]))[0]
+            # Rows ahead are evaluated together on the bet that the state stays as it is; a
+            # trade changes it and the rows after are evaluated again.
+            if held != self._ahead_state or i not in self._ahead:
+                last = min(i + _AHEAD_ROWS, len(self.matrix)) - 1
+                proba = ensemble_proba(self.models, self.rows(held, slice(i, last + 1)))
+                self._ahead, self._ahead_state = dict(zip(range(i, last + 1), proba)), held
+            proba = self._ahead[i]
         else:
             proba = self.proba[held.side if self.reads_position else 0][i]
         return decide_bar(proba, self.classes, self.thresholds, self.inputs.uncertainty_margin)
