@@ -45,10 +45,14 @@ from botcopier.trainers.train_command import train_best  # noqa: E402
 from botcopier.trainers.train_extras import stops_section  # noqa: E402
 
 
-def clone_one(bot_name: str, dataset: str, family: str) -> dict[str, float | int | str]:
+def clone_one(bot_name: str, dataset: str, family: str) -> dict[str, float | int | str] | None:
+    """The scores of one bot's clone on one dataset; None when the bot never trades there
+    (an intraday-only bot on daily bars)."""
     bars = dataset_bars(dataset)
     frame = bar_frame(bars)
     run = run_zoo_bot(bot_name, bars)
+    if run.entries == 0:
+        return None
     spec = SYMBOLS[bars[0].symbol]
     bot = {"account": 1, "magic": ZOO[bot_name].magic, "symbol": spec.symbol,
            "timeframe_minutes": bars[0].timeframe_minutes}  # fmt: skip
@@ -103,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     for dataset in args.datasets.split(","):
         for name in args.bots.split(","):
             r = clone_one(name, dataset, args.model)
+            if r is None:
+                say(f"{name:22} {dataset:10} never trades here: not scored")
+                continue
             rows.append(r)
             say(f"{r['bot']:22} {r['dataset']:10} {r['family']:9} {r['features']:>4} "
                 f"{r['entries']:>7} {r['test_entries']:>5} {r['entry_f1']:>8.4f} "

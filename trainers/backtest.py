@@ -116,7 +116,8 @@ class BacktestResult:
     first_time_ms: int
     last_time_ms: int  # close time of the last bar
     uncertain_decisions: int  # decisions within the uncertainty margin of their threshold
-    # (open time of the row decided on, the action decided) for every row decided on: what
+    # (open time of the row decided on, the action ordered: none when it changed nothing,
+    # as an entry on the side already held) for every row decided on: what
     # the clone chose while trading on its own, to hold against what its bot chose.
     decisions: list[tuple[int, str]] = field(default_factory=list)
 
@@ -335,9 +336,10 @@ def run_backtest(
         if decisions.usable[i]:  # 2. the decision on the bars closed so far
             before = state()
             decision = decisions.on_row(i, before)
-            decided.append((int(market.time_ms[i]), decision.action))
             uncertain += decision.uncertain
             orders = orders_for(decision.action, position)
+            # What a trader sees: an entry the position already holds does nothing.
+            decided.append((int(market.time_ms[i]), decision.action if orders else "none"))
             for order in orders:
                 if order == "close" and held is not None:
                     price = market.closing(held.side, j, market.open[j])

@@ -16,7 +16,8 @@ chooses among them per bot (`botcopier.trainers.feature_selection`):
   highest high / lowest low of the 10, 20 and 50 bars before;
 - **crossings** (1 up, -1 down, 0 none, as ``BcCross``): each MA pair, the close through each
   MA, %K through %D, MACD through its signal and through 0, +DI through -DI;
-- **time** of the bar just closed, as whole numbers: hour (UTC) and weekday (0 Sunday).
+- **time** of the bar just closed, as whole numbers: hour (UTC) and weekday (0 Sunday);
+- ``atr_14``, the ATR itself in price units: stops of ``k x ATR`` are linear in it.
 
 Examples
 --------
@@ -276,6 +277,8 @@ def _bands_and_channels() -> list[Feature]:
             out += _with_prev(f"close_{side}est_{period}", _in_atr(_minus(_CLOSE, edge)),
                               f"close minus the {side}est {side} of the {period} bars before, "
                               "in ATR(14)")  # fmt: skip
+    doc = "14-bar average true range in price units (what ATR stops are made of)"
+    out.append(Feature("atr_14", _ATR.compute, _ATR.at(1), _ATR.warmup, doc))
     body = Series(lambda b: column(b, "close") - column(b, "open"), "Close[{s}]-Open[{s}]", 0)
     out += _with_prev("body", _in_atr(body), "the bar's close minus its open, in ATR(14)")
     return out

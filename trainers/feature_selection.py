@@ -5,9 +5,10 @@ offers nearly two hundred. Fitting on all of them lets rare decisions drown in n
 makes every model slow to evaluate in MT4, so `select_features` ranks the candidates by the
 split gain of one quick class-weighted LightGBM fitted on the **training rows only** (the
 validation and test rows are never looked at) and keeps the strongest: as many as carry
-``keep_share`` of the total gain, at most ``most``. ``position`` is always kept: the EA's
+``keep_share`` of the total gain, at most ``most``. ``position`` is always kept (the EA's
 orders differ by what it holds, and a bot that never held anything in training would
-otherwise lose it.
+otherwise lose it), and so is ``atr_14``: the stop regressors work on the model's features,
+and a stop of ``k x ATR`` is linear in it alone.
 
 Examples
 --------
@@ -30,7 +31,7 @@ import pandas as pd
 from botcopier.trainers.batch import TrainOptions
 from botcopier.trainers.dataset import Dataset, time_split
 
-ALWAYS_KEPT = ("position",)
+ALWAYS_KEPT = ("position", "atr_14")
 
 
 def select_features(
