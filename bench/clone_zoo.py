@@ -26,71 +26,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import say  # noqa: E402
-from botcopier.bridge.simulator.history import DATASETS, SYMBOLS, bar_frame, dataset_bars  # noqa: E402
-from botcopier.bridge.simulator.zoo import ZOO, run_zoo_bot  # noqa: E402
-from botcopier.codegen.strategy import StrategyInputs  # noqa: E402
-from botcopier.trainers.backtest import BacktestInputs, run_backtest  # noqa: E402
-from botcopier.trainers.batch import TrainOptions  # noqa: E402
-from botcopier.trainers.dataset import build_dataset, time_split  # noqa: E402
-from botcopier.trainers.features import CANDIDATE_FEATURES  # noqa: E402
-from botcopier.trainers.scores import clone_scores  # noqa: E402
-from botcopier.trainers.sources import BotHistory  # noqa: E402
-from botcopier.trainers.train_command import train_best  # noqa: E402
-from botcopier.trainers.train_extras import stops_section  # noqa: E402
-
-
-def clone_one(bot_name: str, dataset: str, family: str) -> dict[str, float | int | str] | None:
-    """The scores of one bot's clone on one dataset; None when the bot never trades there
-    (an intraday-only bot on daily bars)."""
-    bars = dataset_bars(dataset)
-    frame = bar_frame(bars)
-    run = run_zoo_bot(bot_name, bars)
-    if run.entries == 0:
-        return None
-    spec = SYMBOLS[bars[0].symbol]
-    bot = {"account": 1, "magic": ZOO[bot_name].magic, "symbol": spec.symbol,
-           "timeframe_minutes": bars[0].timeframe_minutes}  # fmt: skip
-    history = BotHistory(bot, frame, run.events, None, None, "zoo")
-    data = build_dataset(frame, run.events, CANDIDATE_FEATURES)
-    options = TrainOptions(family=family)
-    started = time.monotonic()
-    result = train_best(
-        data,
-        bot,
-        bot_name,
-        options,
-        lambda line: None,
-        post_fit=stops_section(history, say=lambda line: None),
-    )
-    fit_s = time.monotonic() - started
-    test = data.rows(time_split(len(data), options.validation, options.test).test)
-    point = 10.0**-spec.digits
-    pip = point * (10 if spec.digits in (3, 5) else 1)
-    inputs = BacktestInputs(strategy=StrategyInputs(pip_size=pip), point=point)
-    backtest = run_backtest([result.document], frame, inputs, start_ms=int(test.time_ms.iloc[0]))
-    said_at = dict(backtest.decisions)
-    truth = list(test.labels)
-    said = [said_at.get(int(t), "none") for t in test.time_ms]
-    closed = clone_scores(truth, said)
-    return {
-        "bot": bot_name,
-        "dataset": dataset,
-        "family": result.document["estimator"]["family"],
-        "features": len(result.document["features"]),
-        "entries": run.entries,
-        "test_entries": sum(label in ("buy", "sell") for label in truth),
-        "entry_f1": result.test["entry_macro_f1"],
-        "agreement": result.test["bar_agreement"],
-        "closed_f1": closed["entry_macro_f1"],
-        "closed_agreement": closed["bar_agreement"],
-        "fit_s": fit_s,
-    }
+from botcopier.bridge.simulator.history import DATASETS  # noqa: E402
+from botcopier.bridge.simulator.zoo import ZOO  # noqa: E402
+from tests.zoo_clone import clone_zoo_bot  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     say(" ".join(f"{h:{w}}" for h, w in zip(header, (22, 10, 9, 4, 7, 5, 8, 7, 9, 10, 6))))
     for dataset in args.datasets.split(","):
         for name in args.bots.split(","):
-            r = clone_one(name, dataset, args.model)
+            r = clone_zoo_bot(name, dataset, args.model)
             if r is None:
                 say(f"{name:22} {dataset:10} never trades here: not scored")
                 continue
