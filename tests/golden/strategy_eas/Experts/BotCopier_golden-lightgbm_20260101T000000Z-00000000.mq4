@@ -60,7 +60,7 @@ input bool   UseRouter           = false;       // Let `botcopier router` pick t
 input string RouterUrl           = "http://127.0.0.1:9111"; // Router base URL (allow it for WebRequest)
 
 #define BC_EA_NAME      "BotCopier_golden-lightgbm_20260101T000000Z-00000000"
-#define BC_FEATURES     177
+#define BC_FEATURES     178
 #define BC_WARMUP_BARS  572
 #define BC_MAX_MODELS   8
 #define BC_DECISION_LOG "botcopier_decisions_BotCopier_golden-lightgbm_20260101T000000Z-00000000.csv"
@@ -235,6 +235,7 @@ string g_featureNames[BC_FEATURES] = {
    "close_highest_50_prev",
    "close_lowest_50",
    "close_lowest_50_prev",
+   "atr_14",
    "body",
    "body_prev",
    "hour",
@@ -417,15 +418,16 @@ void BcComputeFeatures(double &values[])
    values[165] = BcSafeDiv(Close[2]-High[iHighest(NULL,0,MODE_HIGH,50,3)],iATR(NULL,0,14,2),0.0); // close_highest_50_prev
    values[166] = BcSafeDiv(Close[1]-Low[iLowest(NULL,0,MODE_LOW,50,2)],iATR(NULL,0,14,1),0.0); // close_lowest_50
    values[167] = BcSafeDiv(Close[2]-Low[iLowest(NULL,0,MODE_LOW,50,3)],iATR(NULL,0,14,2),0.0); // close_lowest_50_prev
-   values[168] = BcSafeDiv(Close[1]-Open[1],iATR(NULL,0,14,1),0.0); // body
-   values[169] = BcSafeDiv(Close[2]-Open[2],iATR(NULL,0,14,2),0.0); // body_prev
-   values[170] = (double)TimeHour(BcUtc(Time[1])); // hour
-   values[171] = (double)TimeDayOfWeek(BcUtc(Time[1])); // weekday
-   values[172] = (double)BcPositionAgeBars(MagicNumber); // position_bars
-   values[173] = BcPositionProfitAtr(MagicNumber,iATR(NULL,0,14,1)); // position_pl_atr
-   values[174] = (double)BcBarsSinceEntry(MagicNumber,500); // bars_since_entry
-   values[175] = (double)BcBarsSinceExit(MagicNumber,500); // bars_since_exit
-   values[176] = (double)BcOpenTickets(MagicNumber); // open_tickets
+   values[168] = iATR(NULL,0,14,1); // atr_14
+   values[169] = BcSafeDiv(Close[1]-Open[1],iATR(NULL,0,14,1),0.0); // body
+   values[170] = BcSafeDiv(Close[2]-Open[2],iATR(NULL,0,14,2),0.0); // body_prev
+   values[171] = (double)TimeHour(BcUtc(Time[1])); // hour
+   values[172] = (double)TimeDayOfWeek(BcUtc(Time[1])); // weekday
+   values[173] = (double)BcPositionAgeBars(MagicNumber); // position_bars
+   values[174] = BcPositionProfitAtr(MagicNumber,iATR(NULL,0,14,1)); // position_pl_atr
+   values[175] = (double)BcBarsSinceEntry(MagicNumber,500); // bars_since_entry
+   values[176] = (double)BcBarsSinceExit(MagicNumber,500); // bars_since_exit
+   values[177] = (double)BcOpenTickets(MagicNumber); // open_tickets
 }
 
 BcModel  g_models[BC_MAX_MODELS];
