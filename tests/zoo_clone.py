@@ -45,11 +45,15 @@ def clone_zoo_bot(bot_name: str, dataset: str, family: str) -> dict[str, float |
         post_fit=stops_section(history, say=lambda line: None),
     )
     fit_s = time.monotonic() - started
-    test = data.rows(time_split(len(data), options.validation, options.test).test)
+    split = time_split(len(data), options.validation, options.test)
+    test = data.rows(split.test)
+    # The clone starts trading on its own at the validation bars, flat, so that by the test
+    # bars it holds what its own decisions led to, not an arbitrary flat start.
+    start_ms = int(data.time_ms.iloc[split.validation.start])
     point = 10.0**-spec.digits
     pip = point * (10 if spec.digits in (3, 5) else 1)
     inputs = BacktestInputs(strategy=StrategyInputs(pip_size=pip), point=point)
-    backtest = run_backtest([result.document], frame, inputs, start_ms=int(test.time_ms.iloc[0]))
+    backtest = run_backtest([result.document], frame, inputs, start_ms=start_ms)
     said_at = dict(backtest.decisions)
     truth = list(test.labels)
     said = [said_at.get(int(t), "none") for t in test.time_ms]
