@@ -32,6 +32,7 @@ from botcopier.trainers.batch import TrainOptions
 from botcopier.trainers.dataset import Dataset, time_split
 
 ALWAYS_KEPT = ("position", "atr_14")
+_SHOWN = 8  # names in the progress line (all of them are in the model document)
 
 
 def select_features(
@@ -91,6 +92,9 @@ def with_selected_features(
     train = time_split(len(data), validation=options.validation, test=options.test).train
     rows = data.rows(train)
     names = select_features(rows.features, rows.labels, most=most, seed=options.seed)
+    shown = ", ".join(names[:_SHOWN]) + (
+        f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
+    )
     say(f"selected {len(names)} of {len(data.features.columns)} candidate features on the "
-        f"{len(rows)} training bars: {', '.join(names)}")  # fmt: skip
+        f"{len(rows)} training bars: {shown}")  # fmt: skip
     return Dataset(data.features[names], data.labels, data.time_ms)
