@@ -134,14 +134,14 @@ class ChartMirror:
             key = ("rsi", period, price)
             return at(self._cached(key, lambda: ind.rsi(self._price(price), int(period))), shift)
 
+        def on_hlc(key: tuple[Any, ...], indicator: Callable[..., Any], *params: int) -> Any:
+            """An indicator of the chart's highs, lows and closes, computed once."""
+            s = self.series
+            return self._cached(key, lambda: indicator(s["High"], s["Low"], s["Close"], *params))
+
         def i_atr(symbol, timeframe, period, shift):
             chart(symbol, timeframe)
-            s = self.series
-            key = ("atr", period)
-            values = self._cached(
-                key, lambda: ind.atr(s["High"], s["Low"], s["Close"], int(period))
-            )
-            return at(values, shift)
+            return at(on_hlc(("atr", period), ind.atr, int(period)), shift)
 
         def i_bands(symbol, timeframe, period, deviation, bands_shift, price, mode, shift):
             chart(symbol, timeframe)
@@ -163,42 +163,23 @@ class ChartMirror:
         def i_stochastic(symbol, timeframe, k, d, slowing, method, price_field, mode, shift):
             chart(symbol, timeframe)
             _require(method == 0 and price_field == 0, "iStochastic other than SMA, Low/High")
-            s = self.series
             key = ("stochastic", k, d, slowing)
-            lines = self._cached(
-                key,
-                lambda: ind.stochastic(
-                    s["High"], s["Low"], s["Close"], int(k), int(d), int(slowing)
-                ),
-            )
+            lines = on_hlc(key, ind.stochastic, int(k), int(d), int(slowing))
             return at(lines[int(mode)], shift)
 
         def i_cci(symbol, timeframe, period, price, shift):
             chart(symbol, timeframe)
             _require(price == 5, f"iCCI applied price {price} (only PRICE_TYPICAL)")
-            s = self.series
-            key = ("cci", period)
-            values = self._cached(
-                key, lambda: ind.cci(s["High"], s["Low"], s["Close"], int(period))
-            )
-            return at(values, shift)
+            return at(on_hlc(("cci", period), ind.cci, int(period)), shift)
 
         def i_wpr(symbol, timeframe, period, shift):
             chart(symbol, timeframe)
-            s = self.series
-            key = ("wpr", period)
-            values = self._cached(
-                key, lambda: ind.wpr(s["High"], s["Low"], s["Close"], int(period))
-            )
-            return at(values, shift)
+            return at(on_hlc(("wpr", period), ind.wpr, int(period)), shift)
 
         def i_adx(symbol, timeframe, period, price, mode, shift):
             chart(symbol, timeframe)
             _require(mode in (0, 1, 2), f"iADX mode {mode}")
-            s = self.series
-            key = ("adx", period)
-            lines = self._cached(key, lambda: ind.adx(s["High"], s["Low"], s["Close"], int(period)))
-            return at(lines[int(mode)], shift)
+            return at(on_hlc(("adx", period), ind.adx, int(period))[int(mode)], shift)
 
         def i_envelopes(symbol, timeframe, period, method, ma_shift, price, deviation, mode, shift):
             chart(symbol, timeframe)
