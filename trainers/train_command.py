@@ -8,8 +8,10 @@ scores (trained on the first 70% by time unless ``--test`` says otherwise) or, w
 (`entry_timing`: how many bars from each of the bot's entries the clone's nearest one of
 the same side is, within ±5 bars), and ends with one ``RESULT`` line.
 
-``--model auto`` fits the linear model and LightGBM and keeps the one with the better
-validation entry macro-F1 (the linear one on a tie: simpler to run in MT4).
+``--model auto`` (the default) selects the features, fits the linear model and LightGBM and
+keeps the one with the better validation entry macro-F1; on equal F1 (common: the validation
+bars hold few entries) the better bar agreement, then the lower log loss of the bot's
+actions, then the linear model.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from botcopier.config import Settings
 from botcopier.names import clone_model_name
@@ -99,10 +103,31 @@ def train_best(
         train_clone(data, bot, name, replace(options, family=family), progress=say, **extra)
         for family in ("linear", "lightgbm")
     ]
-    for result in results:
+    valid = data.rows(time_split(len(data), options.validation, options.test).validation)
+    ranks = [_validation_rank(result, valid) for result in results]
+    for result, (f1, agreement, loss) in zip(results, ranks, strict=True):
         family = result.document["estimator"]["family"]
-        say(f"{family}: validation entry macro-F1 {result.validation['entry_macro_f1']:.4f}")
-    return max(results, key=lambda r: r.validation["entry_macro_f1"])  # first wins a tie
+        say(f"{family}: validation entry macro-F1 {f1:.4f}, bar agreement {agreement:.4f}, "
+            f"log loss {-loss:.4f}")  # fmt: skip
+    return results[ranks.index(max(ranks))]  # the first (linear) wins a full tie
+
+
+def _validation_rank(result: TrainResult, valid: Dataset) -> tuple[float, float, float]:
+    """Entry macro-F1, then bar agreement, then (negated) log loss of the bot's actions on
+    the validation bars: few entries there make equal F1s common, and then the model that
+    was surer of what the bot did is the better copy."""
+    scores = result.validation
+    if not len(valid):
+        return scores["entry_macro_f1"], scores["bar_agreement"], 0.0
+    document = result.document
+    names = [f["name"] for f in document["features"]]
+    proba = predict_proba(document, valid.features[names].to_numpy(float))
+    index = {label: i for i, label in enumerate(document["classes"])}
+    seen = np.array([index.get(label, -1) for label in valid.labels])
+    known = seen >= 0
+    picked = proba[np.flatnonzero(known), seen[known]]
+    loss = float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0)))) if known.any() else 0.0
+    return scores["entry_macro_f1"], scores["bar_agreement"], -loss
 
 
 def _result_line(
