@@ -45,7 +45,7 @@ CONSTANTS = {
     "PRICE_HIGH": 2.0, "PRICE_LOW": 3.0, "MODE_MAIN": 0.0, "MODE_SIGNAL": 1.0,
     "MODE_UPPER": 1.0, "MODE_LOWER": 2.0, "MODE_LOW": 1.0, "MODE_HIGH": 2.0,
     "MODE_SPREAD": 13.0, "M_PI": math.pi, "MagicNumber": 0.0, "PRICE_TYPICAL": 5.0,
-    "MODE_PLUSDI": 1.0, "MODE_MINUSDI": 2.0, "true": 1.0, "false": 0.0,
+    "MODE_PLUSDI": 1.0, "MODE_MINUSDI": 2.0,
 }  # fmt: skip
 _PRICES = {0: "close", 1: "open", 2: "high", 3: "low"}
 
@@ -107,23 +107,6 @@ class ChartMirror:
 
         def since(key: str, cap: float) -> float:
             return cap if held[key] < 0 else float(min(bar_shift(held[key]), int(cap)))
-
-        def session_distance(start: float, end: float, high: float, atr: float) -> float:
-            """Features.mqh's BcSessionDistance, walked back from shift 1 over UTC times."""
-            day = self.time_ms[row] // 86_400_000
-            prices = []
-            for index in range(row, -1, -1):
-                if self.time_ms[index] // 86_400_000 != day:
-                    break
-                hour = self.time_ms[index] % 86_400_000 // 3_600_000
-                if start <= hour < end:
-                    side = self.series["High" if high else "Low"]
-                    prices.append(float(side[index]))
-            if not prices:
-                return 0.0
-            extreme = max(prices) if high else min(prices)
-            gain = float(self.series["Close"][row]) - extreme
-            return 0.0 if atr == 0 else gain / atr
 
         def profit_atr(magic: float, atr: float) -> float:
             if held["entry_ms"] < 0:
@@ -257,7 +240,6 @@ class ChartMirror:
                 0.0 if held["entry_ms"] < 0 else float(bar_shift(held["entry_ms"]))
             ),
             "BcPositionProfitAtr": profit_atr,
-            "BcSessionDistance": session_distance,
             "BcBarsSinceEntry": lambda magic, cap: since("last_entry_ms", cap),
             "BcBarsSinceExit": lambda magic, cap: since("last_exit_ms", cap),
             "BcOpenTickets": lambda magic: float(held["open_tickets"]),

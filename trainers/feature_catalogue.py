@@ -16,9 +16,7 @@ chooses among them per bot (`botcopier.trainers.feature_selection`):
   highest high / lowest low of the 10, 20 and 50 bars before;
 - **crossings** (1 up, -1 down, 0 none, as ``BcCross``): each MA pair, the close through each
   MA, %K through %D, MACD through its signal and through 0, +DI through -DI;
-- **time** of the bar just closed, as whole numbers: hour (UTC) and weekday (0 Sunday), and
-  the close against today's session ranges so far (Asia 0-8 and 0-7, London 7-16, New York
-  13-22 UTC), in ATR, as session-breakout EAs read them;
+- **time** of the bar just closed, as whole numbers: hour (UTC) and weekday (0 Sunday);
 - ``atr_14``, the ATR itself in price units: stops of ``k x ATR`` are linear in it.
 
 Examples
@@ -286,25 +284,6 @@ def _bands_and_channels() -> list[Feature]:
     return out
 
 
-def _session_distance(start_hour: int, end_hour: int, side: str) -> Compute:
-    """Close minus today's (UTC) session high or low so far, in ATR; 0 before the session."""
-
-    def compute(bars: pd.DataFrame) -> np.ndarray:
-        opens = bars["time_ms"].to_numpy(dtype=np.int64)
-        hours = opens % 86_400_000 // 3_600_000
-        inside = (hours >= start_hour) & (hours < end_hour)
-        prices = pd.Series(np.where(inside, column(bars, side), np.nan))
-        day = pd.Series(opens // 86_400_000)
-        grouped = prices.groupby(day)
-        running = grouped.cummax() if side == "high" else grouped.cummin()
-        # Bars after the session (and between its bars) keep the extreme reached so far.
-        extreme = running.groupby(day).ffill().to_numpy(float)
-        distance = safe_div(column(bars, "close") - extreme, _ATR.compute(bars), 0.0)
-        return np.where(np.isnan(extreme), 0.0, distance)
-
-    return compute
-
-
 def _time() -> list[Feature]:
     hour_ms, day_ms = 3_600_000, 86_400_000
 
@@ -315,15 +294,7 @@ def _time() -> list[Feature]:
         # 1970-01-01 was a Thursday: +4 days makes day 0 a Sunday, as TimeDayOfWeek counts.
         return ((bars["time_ms"].to_numpy(dtype=np.int64) // day_ms + 4) % 7).astype(float)
 
-    sessions = [
-        Feature(f"close_session_{start}_{end}_{side}", _session_distance(start, end, side),
-                f"BcSessionDistance({start},{end},{'true' if side == 'high' else 'false'},"
-                f"{_ATR.at(1)})", _ATR.warmup,
-                f"close minus the {side}est {side} of today's {start:02d}-{end:02d} UTC bars "
-                "so far, in ATR(14) (0 before the session)")
-        for start, end in ((0, 8), (0, 7), (7, 16), (13, 22)) for side in ("high", "low")
-    ]  # fmt: skip
-    return sessions + [
+    return [
         Feature("hour", hour, "(double)TimeHour(BcUtc(Time[1]))", 0,
                 "hour (UTC) the bar just closed opened in, 0..23"),
         Feature("weekday", weekday, "(double)TimeDayOfWeek(BcUtc(Time[1]))", 0,

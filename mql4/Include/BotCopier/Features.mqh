@@ -120,25 +120,3 @@ int BcBarsSinceExit(int magic, int cap)
    if(t == 0) return cap;
    return MathMin(iBarShift(NULL, 0, t, false), cap);
 }
-
-//--- How far the close just made lies beyond today's session range, in units of atr: the
-//--- highest high (high = true) or lowest low of the bars of the same UTC day as the bar just
-//--- closed, up to it, that opened from startHour to before endHour UTC (the Asian range of
-//--- a London breakout EA is 0..8). 0 when no bar of today's session has closed yet.
-double BcSessionDistance(int startHour, int endHour, bool high, double atr)
-{
-   long day = (long)BcUtc(Time[1]) / 86400;
-   double extreme = 0.0;
-   bool found = false;
-   for(int shift = 1; shift < Bars; shift++) {
-      datetime opened = BcUtc(Time[shift]);
-      if((long)opened / 86400 != day) break;
-      int hour = TimeHour(opened);
-      if(hour < startHour || hour >= endHour) continue;
-      double price = high ? High[shift] : Low[shift];
-      if(!found || (high ? price > extreme : price < extreme)) extreme = price;
-      found = true;
-   }
-   if(!found) return 0.0;
-   return BcSafeDiv(Close[1] - extreme, atr, 0.0);
-}

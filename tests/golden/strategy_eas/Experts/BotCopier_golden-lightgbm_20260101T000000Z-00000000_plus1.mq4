@@ -62,7 +62,7 @@ input bool   UseRouter           = false;       // Let `botcopier router` pick t
 input string RouterUrl           = "http://127.0.0.1:9111"; // Router base URL (allow it for WebRequest)
 
 #define BC_EA_NAME      "BotCopier_golden-lightgbm_20260101T000000Z-00000000_plus1"
-#define BC_FEATURES     186
+#define BC_FEATURES     178
 #define BC_WARMUP_BARS  572
 #define BC_MAX_MODELS   8
 #define BC_DECISION_LOG "botcopier_decisions_BotCopier_golden-lightgbm_20260101T000000Z-00000000_plus1.csv"
@@ -240,14 +240,6 @@ string g_featureNames[BC_FEATURES] = {
    "atr_14",
    "body",
    "body_prev",
-   "close_session_0_8_high",
-   "close_session_0_8_low",
-   "close_session_0_7_high",
-   "close_session_0_7_low",
-   "close_session_7_16_high",
-   "close_session_7_16_low",
-   "close_session_13_22_high",
-   "close_session_13_22_low",
    "hour",
    "weekday",
    "position_bars",
@@ -431,21 +423,13 @@ void BcComputeFeatures(double &values[])
    values[168] = iATR(NULL,0,14,1); // atr_14
    values[169] = BcSafeDiv(Close[1]-Open[1],iATR(NULL,0,14,1),0.0); // body
    values[170] = BcSafeDiv(Close[2]-Open[2],iATR(NULL,0,14,2),0.0); // body_prev
-   values[171] = BcSessionDistance(0,8,true,iATR(NULL,0,14,1)); // close_session_0_8_high
-   values[172] = BcSessionDistance(0,8,false,iATR(NULL,0,14,1)); // close_session_0_8_low
-   values[173] = BcSessionDistance(0,7,true,iATR(NULL,0,14,1)); // close_session_0_7_high
-   values[174] = BcSessionDistance(0,7,false,iATR(NULL,0,14,1)); // close_session_0_7_low
-   values[175] = BcSessionDistance(7,16,true,iATR(NULL,0,14,1)); // close_session_7_16_high
-   values[176] = BcSessionDistance(7,16,false,iATR(NULL,0,14,1)); // close_session_7_16_low
-   values[177] = BcSessionDistance(13,22,true,iATR(NULL,0,14,1)); // close_session_13_22_high
-   values[178] = BcSessionDistance(13,22,false,iATR(NULL,0,14,1)); // close_session_13_22_low
-   values[179] = (double)TimeHour(BcUtc(Time[1])); // hour
-   values[180] = (double)TimeDayOfWeek(BcUtc(Time[1])); // weekday
-   values[181] = (double)BcPositionAgeBars(MagicNumber); // position_bars
-   values[182] = BcPositionProfitAtr(MagicNumber,iATR(NULL,0,14,1)); // position_pl_atr
-   values[183] = (double)BcBarsSinceEntry(MagicNumber,500); // bars_since_entry
-   values[184] = (double)BcBarsSinceExit(MagicNumber,500); // bars_since_exit
-   values[185] = (double)BcOpenTickets(MagicNumber); // open_tickets
+   values[171] = (double)TimeHour(BcUtc(Time[1])); // hour
+   values[172] = (double)TimeDayOfWeek(BcUtc(Time[1])); // weekday
+   values[173] = (double)BcPositionAgeBars(MagicNumber); // position_bars
+   values[174] = BcPositionProfitAtr(MagicNumber,iATR(NULL,0,14,1)); // position_pl_atr
+   values[175] = (double)BcBarsSinceEntry(MagicNumber,500); // bars_since_entry
+   values[176] = (double)BcBarsSinceExit(MagicNumber,500); // bars_since_exit
+   values[177] = (double)BcOpenTickets(MagicNumber); // open_tickets
 }
 
 BcModel  g_models[BC_MAX_MODELS];
