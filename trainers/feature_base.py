@@ -12,6 +12,8 @@ Examples
 [nan, 1.0, 2.0]
 >>> safe_div(np.array([1.0, 1.0]), np.array([2.0, 0.0]), 0.5).tolist()
 [0.5, 0.5]
+>>> crossing(np.array([-1.0, 1.0, 2.0, -0.5])).tolist()
+[nan, 1.0, 0.0, -1.0]
 """
 
 from __future__ import annotations
@@ -52,6 +54,16 @@ def shifted(values: np.ndarray, bars: int = 1) -> np.ndarray:
     out = np.full(len(values), np.nan)
     if bars < len(values):
         out[bars:] = values[: len(values) - bars]
+    return out
+
+
+def crossing(now: np.ndarray) -> np.ndarray:
+    """1 where a spread turned above 0 on this row, -1 below, else 0 (as BcCross); NaN where
+    this row or the one before is unknown."""
+    before = shifted(now)
+    out = np.where((before <= 0) & (now > 0), 1.0, 0.0)
+    out = np.where((before >= 0) & (now < 0), -1.0, out)
+    out[np.isnan(now) | np.isnan(before)] = np.nan
     return out
 
 

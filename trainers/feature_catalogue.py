@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from botcopier.trainers import indicators as ind
-from botcopier.trainers.feature_base import Feature, column, safe_div, shifted
+from botcopier.trainers.feature_base import Feature, column, crossing, safe_div, shifted
 
 Compute = Callable[[pd.DataFrame], np.ndarray]
 ATR_PERIOD = 14
@@ -136,17 +136,9 @@ def _with_prev(name: str, series: Series, doc: str) -> list[Feature]:
 
 
 def _cross(name: str, spread: Series, doc: str) -> Feature:
-    def compute(bars: pd.DataFrame) -> np.ndarray:
-        now = spread.compute(bars)
-        before = shifted(now)
-        out = np.where((before <= 0) & (now > 0), 1.0, 0.0)
-        out = np.where((before >= 0) & (now < 0), -1.0, out)
-        out[np.isnan(now) | np.isnan(before)] = np.nan
-        return out
-
     return Feature(
         name,
-        compute,
+        lambda bars: crossing(spread.compute(bars)),
         f"(double)BcCross({spread.at(1)},{spread.at(2)})",
         spread.warmup + 1,
         f"1 when {doc} turned above 0 on this bar, -1 below, else 0",

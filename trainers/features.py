@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from botcopier.trainers import indicators as ind
-from botcopier.trainers.feature_base import Feature, column, decision_ms, safe_div
+from botcopier.trainers.feature_base import Feature, column, crossing, decision_ms, safe_div
 from botcopier.trainers.feature_catalogue import CATALOGUE, PERCENT_LEVELS
 from botcopier.trainers.position_features import POSITION_FEATURES
 
@@ -88,17 +88,9 @@ def _sma_pair(fast: int, slow: int, shift: int) -> str:
 
 
 def _sma_cross(fast: int, slow: int) -> Feature:
-    def compute(bars: pd.DataFrame) -> np.ndarray:
-        now = _sma_spread(fast, slow)(bars)
-        before = np.concatenate(([np.nan], now[:-1]))
-        out = np.where((before <= 0) & (now > 0), 1.0, 0.0)
-        out = np.where((before >= 0) & (now < 0), -1.0, out)
-        out[np.isnan(now) | np.isnan(before)] = np.nan
-        return out
-
     return Feature(
         f"sma_cross_{fast}_{slow}",
-        compute,
+        lambda bars: crossing(_sma_spread(fast, slow)(bars)),
         f"(double)BcCross({_sma_pair(fast, slow, 1)},{_sma_pair(fast, slow, 2)})",
         slow,
         f"1 when the {fast}-bar SMA crossed above the {slow}-bar SMA on this bar, -1 below, else 0",
