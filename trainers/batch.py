@@ -98,7 +98,8 @@ class _Fit:
     scaler: dict[str, list[float]]
 
 
-def _balanced(labels: np.ndarray) -> np.ndarray:
+def balanced_weights(labels: np.ndarray) -> np.ndarray:
+    """Per-row weights under which each class weighs as much as the others in total."""
     classes, index, counts = np.unique(labels, return_inverse=True, return_counts=True)
     return (len(labels) / (len(classes) * counts))[index]
 
@@ -221,7 +222,7 @@ def train_clone(
     index = {label: i for i, label in enumerate(classes)}
     weights = np.ones(len(train)) if sample_weight is None else sample_weight[split.train]
     if options.class_weight:
-        weights = weights * _balanced(train.labels.to_numpy())
+        weights = weights * balanced_weights(train.labels.to_numpy())
     y = (train.labels.map(index).to_numpy(), valid.labels.map(index).fillna(0).to_numpy(int))
     warnings: list[str] = []
     pruned: list[str] = []

@@ -28,7 +28,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from botcopier.trainers.batch import TrainOptions
+from botcopier.trainers.batch import TrainOptions, balanced_weights
 from botcopier.trainers.dataset import Dataset, time_split
 
 ALWAYS_KEPT = ("position", "atr_14")
@@ -48,10 +48,10 @@ def select_features(
     if not 0 < keep_share <= 1:
         raise ValueError(f"keep_share must be in (0, 1], not {keep_share}")
     names = list(features.columns)
-    classes, y, counts = np.unique(labels.to_numpy(), return_inverse=True, return_counts=True)
+    classes, y = np.unique(labels.to_numpy(), return_inverse=True)
     if len(classes) < 2:
         return names
-    weights = (len(y) / (len(classes) * counts))[y]  # each class weighs the same in total
+    weights = balanced_weights(labels.to_numpy())
     params = {
         "objective": "multiclass",
         "num_class": len(classes),
