@@ -37,6 +37,7 @@ import pandas as pd
 
 from botcopier.codegen.expression import Environment, ExpressionError
 from botcopier.trainers import indicators as ind
+from botcopier.trainers.labels import FLAT_STATE
 
 _MINUTE_MS = 60_000
 # MQL4's values of the constants feature expressions use.
@@ -96,8 +97,7 @@ class ChartMirror:
         how many orders are open); flat with no history when absent.
         """
         now = row + 1  # the index of shift 0
-        held = {"entry_ms": -1, "entry_price": 0.0, "last_entry_ms": -1, "last_exit_ms": -1,
-                "open_tickets": 0, **(state or {})}  # fmt: skip
+        held = {**FLAT_STATE, **(state or {})}
 
         def bar_shift(time_ms: float) -> int:
             """iBarShift(NULL, 0, t, false): back from shift 0 to the last bar opened by t."""

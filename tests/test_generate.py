@@ -15,14 +15,12 @@ from botcopier.codegen.generate import GenerateError, compiled_features, generat
 from botcopier.trainers.batch import TrainOptions, train_clone
 from botcopier.trainers.dataset import build_dataset
 from botcopier.trainers.features import FEATURES
+from botcopier.trainers.labels import FLAT_STATE
 from botcopier.trainers.model_document import load_model, save_model
 from botcopier.trainers.model_eval import predict_proba
 from tests.clone_data import simulated_bots
 
 BOT = {"symbol": "EURUSD", "timeframe_minutes": 60, "account": 7, "magic": 1001}
-# An EA with no orders and no history yet: what the mirror's environment assumes by default.
-FLAT = {"entry_ms": -1, "entry_price": 0.0, "last_entry_ms": -1, "last_exit_ms": -1,
-        "open_tickets": 0}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +54,7 @@ def test_the_generated_ea_computes_the_trainers_features_from_its_rendered_formu
     text = result.expert.read_text()
     formulas = rendered_features(text)
     assert list(formulas) == [f.name for f in compiled_features()]
-    frame = bars.copy().assign(**FLAT)
+    frame = bars.copy().assign(**FLAT_STATE)  # an EA with no orders and no history yet
     frame["position"] = 0.0
     mirror = ChartMirror(frame)
     rows = range(400, len(bars), 97)

@@ -70,7 +70,7 @@ from botcopier.codegen.strategy import (
 )
 from botcopier.exceptions import BotCopierError
 from botcopier.trainers.features import FEATURES, feature_matrix
-from botcopier.trainers.labels import STATE_COLUMNS
+from botcopier.trainers.labels import FLAT_STATE
 from botcopier.trainers.position_features import POSITION_FEATURES
 
 _MINUTE_MS = 60_000
@@ -296,9 +296,8 @@ def run_backtest(
             f"{len(bars)} bars: the model's features need {warmup} bars of warm-up and one more "
             f"to act on, so at least {warmup + 2}"
         )
-    flat = {"position": 0.0, **dict.fromkeys(STATE_COLUMNS, -1), "entry_price": 0.0,
-            "open_tickets": 0}  # fmt: skip
-    matrix = feature_matrix(bars.assign(**flat), tuple(FEATURES[n] for n in names))
+    flat = bars.assign(position=0.0, **FLAT_STATE)
+    matrix = feature_matrix(flat, tuple(FEATURES[n] for n in names))
     matrix.iloc[:warmup] = np.nan
     decisions = _Decisions(models, matrix, inputs.strategy, bars)
     if not decisions.usable.any():

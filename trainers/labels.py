@@ -108,6 +108,8 @@ class _Book:
 
 
 STATE_COLUMNS = ("entry_ms", "entry_price", "last_entry_ms", "last_exit_ms", "open_tickets")
+# The state columns of an EA with no order open and none in its history.
+FLAT_STATE = dict(zip(STATE_COLUMNS, _Book().state(), strict=True))
 
 
 def label_bars(bars: pd.DataFrame, events: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
