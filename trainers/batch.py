@@ -49,7 +49,7 @@ from botcopier.trainers.model_document import (
     validate_model,
 )
 from botcopier.trainers.model_eval import decide, predict_proba, raw_scores
-from botcopier.trainers.scores import clone_scores
+from botcopier.trainers.scores import clone_scores, log_loss
 from botcopier.trainers.thresholds import tune_thresholds
 
 Family = Literal["linear", "lightgbm", "xgboost", "catboost"]
@@ -89,6 +89,8 @@ class TrainResult:
     validation: dict[str, Any]
     test: dict[str, Any] | None
     warnings: list[str]
+    # Of the bot's actions on the validation bars (None without them): `auto`'s tie-break.
+    validation_log_loss: float | None = None
 
 
 @dataclass(frozen=True)
@@ -285,7 +287,9 @@ def train_clone(
         if options.tune_thresholds:
             document["thresholds"] = tune_thresholds(classes, proba, list(valid.labels))
         validation = clone_scores(list(valid.labels), decide(document, proba))
+        validation_log_loss = log_loss(classes, proba, list(valid.labels))
     else:
+        validation_log_loss = None
         validation = clone_scores(
             list(train.labels), decide(document, predict_proba(document, x[0]))
         )
@@ -310,4 +314,6 @@ def train_clone(
         document.update(post_fit(document, train))
     content = {k: v for k, v in document.items() if k not in ("version", "created_ms")}
     document["version"] = model_version(document["created_ms"], content)
-    return TrainResult(validate_model(document), validation, test_scores, warnings)
+    return TrainResult(
+        validate_model(document), validation, test_scores, warnings, validation_log_loss
+    )

@@ -56,6 +56,22 @@ def clone_scores(truth: Sequence[str], said: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def log_loss(classes: Sequence[str], proba: np.ndarray, truth: Sequence[str]) -> float:
+    """Mean negative log probability the model gave each bar's true action (bars whose action
+    is not among ``classes`` are left out; 0.0 when none is left).
+
+    >>> round(log_loss(["none", "buy"], np.array([[0.9, 0.1], [0.2, 0.8]]), ["none", "buy"]), 4)
+    0.1643
+    """
+    index = {label: i for i, label in enumerate(classes)}
+    seen = np.array([index.get(label, -1) for label in truth], dtype=int)
+    known = np.flatnonzero(seen >= 0)
+    if not len(known):
+        return 0.0
+    picked = np.asarray(proba)[known, seen[known]]
+    return float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0))))
+
+
 def describe(scores: dict[str, Any]) -> list[str]:
     """Readable lines: the two headline figures, then one line per class."""
     lines = [

@@ -24,8 +24,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from botcopier.config import Settings
 from botcopier.names import clone_model_name
 from botcopier.trainers.batch import TrainOptions, TrainResult, installed_family, train_clone
@@ -103,8 +101,7 @@ def train_best(
         train_clone(data, bot, name, replace(options, family=family), progress=say, **extra)
         for family in ("linear", "lightgbm")
     ]
-    valid = data.rows(time_split(len(data), options.validation, options.test).validation)
-    ranks = [_validation_rank(result, valid) for result in results]
+    ranks = [_validation_rank(result) for result in results]
     for result, (f1, agreement, loss) in zip(results, ranks, strict=True):
         family = result.document["estimator"]["family"]
         say(f"{family}: validation entry macro-F1 {f1:.4f}, bar agreement {agreement:.4f}, "
@@ -112,21 +109,12 @@ def train_best(
     return results[ranks.index(max(ranks))]  # the first (linear) wins a full tie
 
 
-def _validation_rank(result: TrainResult, valid: Dataset) -> tuple[float, float, float]:
+def _validation_rank(result: TrainResult) -> tuple[float, float, float]:
     """Entry macro-F1, then bar agreement, then (negated) log loss of the bot's actions on
     the validation bars: few entries there make equal F1s common, and then the model that
     was surer of what the bot did is the better copy."""
     scores = result.validation
-    if not len(valid):
-        return scores["entry_macro_f1"], scores["bar_agreement"], 0.0
-    document = result.document
-    names = [f["name"] for f in document["features"]]
-    proba = predict_proba(document, valid.features[names].to_numpy(float))
-    index = {label: i for i, label in enumerate(document["classes"])}
-    seen = np.array([index.get(label, -1) for label in valid.labels])
-    known = seen >= 0
-    picked = proba[np.flatnonzero(known), seen[known]]
-    loss = float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0)))) if known.any() else 0.0
+    loss = result.validation_log_loss or 0.0
     return scores["entry_macro_f1"], scores["bar_agreement"], -loss
 
 
