@@ -66,6 +66,7 @@ class MirroredModel:
     node_value: list[float] = field(default_factory=list)
     stack: list[int] = field(default_factory=list)
     depth: int = 0
+    max_tickets: int = 1
     has_sl: bool = False
     has_tp: bool = False
     sl_intercept: float = 0.0
@@ -176,6 +177,8 @@ def _value(m: MirroredModel, path: str, key: str, text: str) -> None:
         getattr(m, name).append(convert(text))
     elif path == f"/thresholds/{key}":
         m.pending_thresholds.append((key, _to_double(text)))
+    elif path == "/max_tickets":
+        m.max_tickets = int(_to_double(text))
     elif path in ("/stops/sl_distance/intercept", "/stops/tp_distance/intercept"):
         side = path.split("/")[2][:2]
         setattr(m, f"has_{side}", True)
@@ -302,6 +305,8 @@ def _check(m: MirroredModel, ea_features: list[str]) -> str:
         m.thresholds[k] = value
     if (m.has_sl and len(m.sl_coef) != nf) or (m.has_tp and len(m.tp_coef) != nf):
         return "a stop regressor does not match the features"
+    if m.max_tickets < 1:
+        return "max_tickets must be at least 1"
     if m.family == "linear":
         if len(m.coef) != nc * nf or len(m.intercepts) != nc:
             return "linear coefficients do not match the classes and features"

@@ -9,9 +9,11 @@ and decision replay use this one, so a backtest trades as the EA would:
   threshold, else ``none`` (`model_eval.decide`). It is *uncertain* when the probability
   that decided (the acting one, or for ``none`` the most probable action) lies within
   ``uncertainty_margin`` of its threshold: worth a human label.
-- **Orders** (`orders_for`): one position per EA (magic and symbol). An entry while flat
-  opens; an entry against the position closes it and opens the other way; an entry with the
-  position does nothing; ``close`` closes what is held.
+- **Orders** (`orders_for`): one position per EA (magic and symbol), of up to the model's
+  ``max_tickets`` orders on one side (1 unless its bot was seen holding more: a pyramid). An
+  entry while flat opens; an entry against the position closes it and opens the other way;
+  an entry with the position opens one more order while fewer than ``max_tickets`` are open,
+  else does nothing; ``close`` closes every order held.
 - **Lots** (`lots_for`): from ``min_lots`` at the threshold to ``max_lots`` at probability 1,
   times the symbol's risk-parity weight relative to an equal split, rounded down to
   ``lot_step`` and kept within [min_lots, max_lots].
@@ -28,6 +30,8 @@ Examples
 0.06
 >>> orders_for("buy", -1), orders_for("buy", 1), orders_for("close", 0)
 (['close', 'open_buy'], [], [])
+>>> orders_for("buy", 1, tickets=1, max_tickets=2), orders_for("buy", 1, 2, max_tickets=2)
+(['open_buy'], [])
 >>> managed_stop(1, 1.1000, 0.0, bid=1.1022, ask=1.1023,
 ...              inputs=StrategyInputs(break_even_pips=20, trailing_pips=25))
 1.1
@@ -124,16 +128,22 @@ def decide_bar(
     return BarDecision(best, p, limit, abs(p - limit) <= margin)
 
 
-def orders_for(action: str, position: int) -> list[str]:
-    """What the EA sends for ``action`` when it holds ``position`` (1 long, -1 short, 0)."""
+def orders_for(action: str, position: int, tickets: int = 1, max_tickets: int = 1) -> list[str]:
+    """What the EA sends for ``action`` when it holds ``position`` (1 long, -1 short, 0) in
+    ``tickets`` orders and may hold up to ``max_tickets`` on one side."""
     if action == "close":
         return ["close"] if position else []
     if action not in ("buy", "sell"):
         return []
     side = 1 if action == "buy" else -1
     if position == side:
-        return []
+        return [f"open_{action}"] if tickets < max_tickets else []
     return (["close"] if position else []) + [f"open_{action}"]
+
+
+def max_tickets(model: Mapping[str, Any]) -> int:
+    """The most orders the model's EA holds on one side (the document's ``max_tickets``)."""
+    return int(model.get("max_tickets", 1))
 
 
 def lots_for(

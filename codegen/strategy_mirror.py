@@ -8,7 +8,7 @@ Examples
 --------
 >>> decide([0.2, 0.7, 0.1], ["none", "buy", "sell"], [0.0, 0.65, 0.5], 0.1)
 ('buy', 0.7, 0.65, True)
->>> orders_for("sell", 1)
+>>> orders_for("sell", 1, 1, 1)
 ['close', 'open_sell']
 """
 
@@ -36,7 +36,7 @@ def decide(
     return action, probability, threshold, abs(probability - threshold) <= margin
 
 
-def orders_for(action: str, position: int) -> list[str]:
+def orders_for(action: str, position: int, tickets: int, max_tickets: int) -> list[str]:
     """BcOrdersFor."""
     orders: list[str] = []
     if action == "close":
@@ -47,6 +47,8 @@ def orders_for(action: str, position: int) -> list[str]:
         return orders
     side = 1 if action == "buy" else -1
     if position == side:
+        if tickets < max_tickets:
+            orders.append("open_" + action)
         return orders
     if position != 0:
         orders.append("close")

@@ -301,3 +301,32 @@ def test_a_lightgbm_clone_of_the_ma_cross_bot_trades_about_as_often_as_the_bot()
     bot_profit = sum(e["profit"] for e in bot_closes)
     # Fills differ only by which bar's spread they pay: within a pip (1.0) a trade on average.
     assert abs(sum(t.profit for t in trades) - bot_profit) / len(trades) < 1.0
+
+
+# Three rising closes, then a falling one (pips, open = the close before, spread 1 pip): the
+# momentum model buys on rows 2, 3 and 4 and sells on row 5.
+PYRAMID_BARS = [(0, 0, 0, 0, 10), (0, 0, 0, 0, 10), (0, 10, 0, 10, 10), (10, 20, 10, 20, 10),
+                (20, 30, 20, 30, 10), (30, 30, 20, 20, 10), (20, 20, 20, 20, 10)]  # fmt: skip
+
+
+def pyramid_bars() -> pd.DataFrame:
+    return hand_bars().iloc[: len(PYRAMID_BARS)].assign(
+        open=[P(b[0]) for b in PYRAMID_BARS], high=[P(b[1]) for b in PYRAMID_BARS],
+        low=[P(b[2]) for b in PYRAMID_BARS], close=[P(b[3]) for b in PYRAMID_BARS],
+    )  # fmt: skip
+
+
+def test_a_pyramiding_model_adds_orders_up_to_its_max_tickets_and_closes_them_all():
+    """Row 2 buys (bar 3's ask 11), row 3 adds a second order (bar 4's ask 21), row 4 is
+    refused at two orders, row 5 reverses: both buys close at bar 6's bid 20, a sell opens."""
+    result = run_backtest([momentum_model(max_tickets=2)], pyramid_bars(), BacktestInputs())
+    got = [(t.side, t.open_time_ms, t.open_price, t.close_time_ms, t.reason) for t in result.trades]
+    at = [START_MS + k * HOUR_MS for k in range(8)]
+    assert got == [(1, at[3], P(11), at[6], "reverse"), (1, at[4], P(21), at[6], "reverse"),
+                   (-1, at[6], P(20), at[7], "end")]  # fmt: skip
+    assert [t.close_price for t in result.trades[:2]] == [P(20), P(20)]
+    assert dict(result.decisions)[at[3]] == "buy" and dict(result.decisions)[at[4]] == "none"
+    # One order at a time (the default): row 3's entry on the side held does nothing.
+    single = run_backtest([momentum_model()], pyramid_bars(), BacktestInputs())
+    assert [(t.side, t.open_time_ms) for t in single.trades] == [(1, at[3]), (-1, at[6])]
+    assert dict(single.decisions)[at[3]] == "none"

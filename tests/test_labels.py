@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from botcopier.bridge.simulator import default_bots, random_walk_bars
-from botcopier.trainers.labels import is_stop_fill, label_bars
+from botcopier.trainers.labels import is_stop_fill, label_bars, most_open_tickets
 
 H = 3_600_000
 BARS = pd.DataFrame({"time_ms": [n * H for n in range(6)], "timeframe_minutes": 60})
@@ -96,6 +96,20 @@ def test_partial_closes_their_remainder_and_pending_orders_are_not_decisions():
 )
 def test_stop_fill_detection(side, price, sl, tp, stop):
     assert is_stop_fill(event(0, "CLOSE", 1, side, close_price=price, sl=sl, tp=tp)) is stop
+
+
+def test_the_most_orders_held_at_once_counts_a_pyramid_not_a_partial_closes_remainder():
+    assert most_open_tickets([]) == 1  # a bot seen holding nothing holds one when it trades
+    single = [event(0, "OPEN", 1), event(10, "CLOSE", 1), event(20, "OPEN", 2, "SELL")]
+    assert most_open_tickets(single) == 1
+    pyramid = [event(0, "OPEN", 1), event(5, "OPEN", 2), event(8, "CLOSE", 1),
+               event(9, "OPEN", 3), event(12, "OPEN", 4)]  # fmt: skip
+    assert most_open_tickets(pyramid) == 3  # tickets 2, 3 and 4 from 12 on
+    # Out of time order the events are still counted as they happened.
+    assert most_open_tickets(list(reversed(pyramid))) == 3
+    partial = [event(0, "OPEN", 1), event(5, "CLOSE", 1, remaining_lots=0.05),
+               event(5, "OPEN", 2, parent_ticket=1)]  # fmt: skip
+    assert most_open_tickets(partial) == 1
 
 
 def test_unordered_bars_are_refused():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from botcopier.codegen import model_mirror as mirror
-from botcopier.codegen.strategy import risk_weight
+from botcopier.codegen.strategy import max_tickets, risk_weight
 from botcopier.trainers.batch import TrainOptions, train_clone
 from botcopier.trainers.features import DEFAULT_FEATURES
 from botcopier.trainers.model_document import dumps_model
@@ -38,6 +38,7 @@ def _with_extras(document: dict) -> dict:
         },
         "risk_parity": {"symbols": ["EURUSD", "GBPUSD"], "weights": [0.55, 0.45],
                         "covariance": [[1e-4, 2e-5], [2e-5, 2e-4]]},
+        "max_tickets": 3,
     }  # fmt: skip
 
 
@@ -60,6 +61,8 @@ def test_the_ea_reads_each_family_into_the_reference_evaluators_probabilities(rs
     assert [mirror.stop_distance(model, True, row) for row in x] == pytest.approx(sl, rel=1e-12)
     assert not model.has_tp
     assert mirror.risk_weight(model, "GBPUSD") == pytest.approx(risk_weight(document, "GBPUSD"))
+    assert model.max_tickets == max_tickets(document) == 3
+    assert mirror.parse_model_text(dumps_model(result.document), EA_FEATURES).max_tickets == 1
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +89,7 @@ def _edited(text: str, change) -> str:
         (lambda t: t.replace('"decision_type":"<="', '"decision_type":"=="', 1), "split =="),
         (lambda t: _edited(t, lambda d: d["estimator"].update(num_class=9)), "num_class does not"),
         (lambda t: t.replace('"left_child":{', '"left_kid":{', 1), "lacks a child"),
+        (lambda t: _edited(t, lambda d: d.update(max_tickets=0)), "max_tickets must be at"),
     ],
 )  # fmt: skip
 def test_an_unusable_file_is_refused_with_the_reason_the_ea_prints(tree_text, change, reason):

@@ -12,6 +12,7 @@ from botcopier.codegen.strategy import (
     ensemble_thresholds,
     lots_for,
     managed_stop,
+    max_tickets,
     orders_for,
     risk_weight,
     stop_distances,
@@ -72,6 +73,21 @@ def test_an_ensemble_averages_probabilities_and_thresholds_and_refuses_other_cla
 )  # fmt: skip
 def test_one_position_per_ea_entries_reverse_and_close_only_what_is_held(action, position, orders):
     assert orders_for(action, position) == orders
+
+
+@pytest.mark.parametrize(
+    ("action", "position", "tickets", "orders"),
+    [("buy", 1, 1, ["open_buy"]), ("buy", 1, 2, ["open_buy"]), ("buy", 1, 3, []),
+     ("sell", -1, 2, ["open_sell"]), ("sell", 1, 2, ["close", "open_sell"]),
+     ("close", 1, 3, ["close"]), ("buy", 0, 0, ["open_buy"])],
+)  # fmt: skip
+def test_a_pyramid_adds_orders_on_its_side_up_to_max_tickets(action, position, tickets, orders):
+    assert orders_for(action, position, tickets, max_tickets=3) == orders
+
+
+def test_max_tickets_is_the_documents_or_one():
+    assert max_tickets({"max_tickets": 2}) == 2
+    assert max_tickets({}) == 1
 
 
 def test_lots_scale_with_probability_and_risk_weight_within_limits_on_the_step():

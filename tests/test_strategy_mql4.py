@@ -65,7 +65,16 @@ def test_the_decision_and_the_orders_equal_the_reference():
         got = strategy_mirror.decide(list(proba), classes, [0.0, 0.45, 0.5, 0.35], 0.05)
         assert got == (ref.action, ref.probability, ref.threshold, ref.uncertain)
     for action, position in itertools.product(["none", "buy", "sell", "close"], [-1, 0, 1]):
-        assert strategy_mirror.orders_for(action, position) == strategy.orders_for(action, position)
+        assert strategy_mirror.orders_for(action, position, 1, 1) == strategy.orders_for(
+            action, position
+        )
+    for action, position, tickets, most in itertools.product(
+        ["none", "buy", "sell", "close"], [-1, 0, 1], [0, 1, 2, 3], [1, 2, 3]
+    ):
+        tickets = tickets if position else 0
+        assert strategy_mirror.orders_for(action, position, tickets, most) == strategy.orders_for(
+            action, position, tickets, most
+        )
 
 
 def test_a_changed_rule_in_the_mql4_text_would_be_caught(mql4):

@@ -29,3 +29,11 @@ def test_a_time_exit_is_copied_through_the_position_age():
     scores = clone_zoo_bot("stoch-5-3-3", "EURUSD_H1", "auto")
     assert scores["entry_f1"] >= 0.95 and scores["closed_f1"] >= 0.95
     assert scores["closed_agreement"] >= 0.99
+
+
+def test_a_pyramid_is_copied_with_its_second_ticket():
+    """ma-pyramid adds a second order 1 ATR in profit: the clone may hold two, and adds too."""
+    scores = clone_zoo_bot("ma-pyramid", "EURUSD_H1", "auto")
+    assert scores["max_tickets"] == 2
+    assert scores["entry_f1"] >= 0.95 and scores["agreement"] >= 0.99
+    assert scores["closed_f1"] >= scores["entry_f1"] - 0.05

@@ -10,7 +10,7 @@ import time
 
 from botcopier.bridge.simulator.history import SYMBOLS, bar_frame, dataset_bars
 from botcopier.bridge.simulator.zoo import ZOO, run_zoo_bot
-from botcopier.codegen.strategy import StrategyInputs
+from botcopier.codegen.strategy import StrategyInputs, max_tickets
 from botcopier.trainers.backtest import BacktestInputs, run_backtest
 from botcopier.trainers.batch import TrainOptions
 from botcopier.trainers.dataset import build_dataset, time_split
@@ -63,6 +63,7 @@ def clone_zoo_bot(bot_name: str, dataset: str, family: str) -> dict[str, float |
         "dataset": dataset,
         "family": result.document["estimator"]["family"],
         "features": len(result.document["features"]),
+        "max_tickets": max_tickets(result.document),
         "entries": run.entries,
         "test_entries": sum(label in ("buy", "sell") for label in truth),
         "entry_f1": result.test["entry_macro_f1"],

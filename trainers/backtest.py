@@ -11,7 +11,9 @@ Per bar ``j`` (the bars of the model's symbol and timeframe, oldest first):
    feature set from the *simulated* position, the models' probabilities (averaged for an
    ensemble) give `decide_bar`'s action; `orders_for` turns it into orders, filled at the
    open: buys at the ask (``open + spread_points * point``), sells at the bid, closes at the
-   opposite side. Lots are `lots_for` times `risk_weight`; stops are `stop_distances` on the
+   opposite side; a close closes every order held, and an entry on the side held adds an
+   order while fewer than the model's ``max_tickets`` are open (a pyramid; each order keeps
+   its own stops). Lots are `lots_for` times `risk_weight`; stops are `stop_distances` on the
    deciding row, placed by `stop_prices` from the fill. With an ensemble, the first model's
    stop regressors and risk-parity weight are used (they are per model, not averaged).
 3. **Inside the bar**: a stop is hit when the bar's low/high reach it, on the closing side
@@ -63,6 +65,7 @@ from botcopier.codegen.strategy import (
     ensemble_thresholds,
     lots_for,
     managed_stop,
+    max_tickets,
     orders_for,
     risk_weight,
     stop_distances,
@@ -200,6 +203,7 @@ class _Held:
     entry_price: float = 0.0
     last_entry_ms: int = -1
     last_exit_ms: int = -1
+    tickets: int = 0
 
 
 class _Decisions:
@@ -237,7 +241,7 @@ class _Decisions:
         frame = self.bars.iloc[start : last + 1].assign(
             position=float(held.side), entry_ms=held.entry_ms, entry_price=held.entry_price,
             last_entry_ms=held.last_entry_ms, last_exit_ms=held.last_exit_ms,
-            open_tickets=int(held.side != 0),
+            open_tickets=held.tickets,
         )  # fmt: skip
         at = first - start
         return {n: _STATE_FEATURES[n].compute(frame)[at:] for n in self.state_names}
@@ -310,42 +314,49 @@ def run_backtest(
     if first >= len(bars):
         raise BacktestError(f"no bar to trade: every bar is before the warm-up ends or {start_ms}")
     trades: list[Trade] = []
-    held: Trade | None = None
+    held: list[Trade] = []  # the open orders, oldest first, all on one side
+    most = max_tickets(models[0])
     uncertain = 0
     decided: list[tuple[int, str]] = []
     last_entry_ms = last_exit_ms = -1
 
     def state() -> _Held:
-        if held is None:
-            return _Held(0, -1, 0.0, last_entry_ms, last_exit_ms)
-        return _Held(held.side, held.open_time_ms, held.open_price, last_entry_ms, last_exit_ms)
+        if not held:
+            return _Held(0, -1, 0.0, last_entry_ms, last_exit_ms, 0)
+        oldest = held[0]
+        return _Held(oldest.side, oldest.open_time_ms, oldest.open_price, last_entry_ms,
+                     last_exit_ms, len(held))  # fmt: skip
+
+    def close(trade: Trade, j: int, price: float, time_ms: int, reason: str) -> None:
+        nonlocal last_exit_ms
+        market.settle(trade, j, price, time_ms, reason)
+        trades.append(trade)
+        held.remove(trade)
+        last_exit_ms = time_ms
 
     report_every = max((len(bars) - first) // 10, 1)
     for j in range(first, len(bars)):
         if (j - first) % report_every == 0 and j > first:
             progress(f"  bar {j - first}/{len(bars) - first}, {len(trades)} trades closed")
-        if held is not None:  # 1. a stop the open gapped over
-            price = market.closing(held.side, j, market.open[j])
-            hit = _stop_hit(held, price, price)
+        for trade in list(held):  # 1. a stop the open gapped over
+            price = market.closing(trade.side, j, market.open[j])
+            hit = _stop_hit(trade, price, price)
             if hit:
-                market.settle(held, j, price, int(market.time_ms[j]), hit[1])
-                trades.append(held)
-                last_exit_ms, held = held.close_time_ms, None
-        i, position = j - 1, 0 if held is None else held.side
+                close(trade, j, price, int(market.time_ms[j]), hit[1])
+        i = j - 1
         if decisions.usable[i]:  # 2. the decision on the bars closed so far
             before = state()
             decision = decisions.on_row(i, before)
             uncertain += decision.uncertain
-            orders = orders_for(decision.action, position)
+            orders = orders_for(decision.action, before.side, before.tickets, most)
             # What a trader sees: an entry the position already holds does nothing.
             decided.append((int(market.time_ms[i]), decision.action if orders else "none"))
             for order in orders:
-                if order == "close" and held is not None:
-                    price = market.closing(held.side, j, market.open[j])
+                if order == "close":
                     reason = "reverse" if len(orders) > 1 else "signal"
-                    market.settle(held, j, price, int(market.time_ms[j]), reason)
-                    trades.append(held)
-                    last_exit_ms, held = held.close_time_ms, None
+                    for trade in list(held):
+                        price = market.closing(trade.side, j, market.open[j])
+                        close(trade, j, price, int(market.time_ms[j]), reason)
                 elif order.startswith("open_"):
                     side = 1 if order == "open_buy" else -1
                     lots = lots_for(decision.probability, decision.threshold, inputs.strategy,
@@ -354,28 +365,25 @@ def run_backtest(
                     sl_distance, tp_distance = stop_distances(models[0], row, inputs.strategy)
                     price = market.opening(side, j)
                     sl, tp = stop_prices(side, price, sl_distance, tp_distance)
-                    held = Trade(side, lots, int(market.time_ms[j]), price, sl, tp)
-                    last_entry_ms = held.open_time_ms
-        if held is not None:  # 3. stops inside the bar, on the closing side
-            low = market.closing(held.side, j, market.low[j])
-            high = market.closing(held.side, j, market.high[j])
-            hit = _stop_hit(held, low, high)
+                    held.append(Trade(side, lots, int(market.time_ms[j]), price, sl, tp))
+                    last_entry_ms = held[-1].open_time_ms
+        for trade in list(held):  # 3. stops inside the bar, on the closing side
+            low = market.closing(trade.side, j, market.low[j])
+            high = market.closing(trade.side, j, market.high[j])
+            hit = _stop_hit(trade, low, high)
             if hit:
-                market.settle(held, j, hit[0], int(market.end_ms[j]), hit[1])
-                trades.append(held)
-                last_exit_ms, held = held.close_time_ms, None
-        if held is not None:  # 4. break-even and trailing from the close
+                close(trade, j, hit[0], int(market.end_ms[j]), hit[1])
+        for trade in held:  # 4. break-even and trailing from the close
             bid = float(market.close[j])
-            new_stop = managed_stop(held.side, held.open_price, held.sl, bid=bid,
+            new_stop = managed_stop(trade.side, trade.open_price, trade.sl, bid=bid,
                                     ask=round(bid + market.spread[j], _PRICE_DIGITS),
                                     inputs=inputs.strategy)  # fmt: skip
             if new_stop is not None:
-                held.sl = new_stop
+                trade.sl = new_stop
     last = len(bars) - 1
-    if held is not None:
-        price = market.closing(held.side, last, market.close[last])
-        market.settle(held, last, price, int(market.end_ms[last]), "end")
-        trades.append(held)
+    for trade in list(held):
+        price = market.closing(trade.side, last, market.close[last])
+        close(trade, last, price, int(market.end_ms[last]), "end")
     return BacktestResult(
         trades=trades,
         bars=len(bars) - first,

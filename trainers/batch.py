@@ -279,6 +279,7 @@ def train_clone(
         "feature_flags": {},
         "stops": None,
         "risk_parity": None,
+        "max_tickets": data.max_tickets,
         **(document_extra or {}),
     }
     if len(valid):

@@ -16,14 +16,14 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 
 from botcopier.exceptions import BotCopierError
 from botcopier.trainers.features import DEFAULT_FEATURES, Feature, feature_matrix, warmup
-from botcopier.trainers.labels import STATE_COLUMNS, position_state
+from botcopier.trainers.labels import STATE_COLUMNS, most_open_tickets, position_state
 
 
 class NotEnoughDataError(BotCopierError):
@@ -35,13 +35,17 @@ class Dataset:
     features: pd.DataFrame  # one column per feature
     labels: pd.Series  # values of botcopier.trainers.labels.LABELS
     time_ms: pd.Series  # each bar's open time
+    max_tickets: int = 1  # the most orders the bot held at once over its whole history
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def rows(self, positions: range) -> Dataset:
-        return Dataset(
-            self.features.iloc[positions], self.labels.iloc[positions], self.time_ms.iloc[positions]
+        return replace(
+            self,
+            features=self.features.iloc[positions],
+            labels=self.labels.iloc[positions],
+            time_ms=self.time_ms.iloc[positions],
         )
 
 
@@ -60,6 +64,7 @@ def build_dataset(
 ) -> Dataset:
     """Features and labels of every bar past the warm-up, in time order."""
     bars = bars.sort_values("time_ms", kind="stable").reset_index(drop=True)
+    events = list(events)
     labelled = position_state(bars, events)
     # What the bot held when it decided: the position features read these columns.
     frame = bars.assign(**{c: labelled[c] for c in ("position", *STATE_COLUMNS)})
@@ -76,6 +81,7 @@ def build_dataset(
         matrix.reset_index(drop=True),
         labelled["label"].loc[matrix.index].reset_index(drop=True),
         frame["time_ms"].loc[matrix.index].reset_index(drop=True),
+        most_open_tickets(events),
     )
 
 

@@ -23,6 +23,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import lightgbm as lgb
 import numpy as np
@@ -97,4 +98,4 @@ def with_selected_features(
     )
     say(f"selected {len(names)} of {len(data.features.columns)} candidate features on the "
         f"{len(rows)} training bars: {shown}")  # fmt: skip
-    return Dataset(data.features[names], data.labels, data.time_ms)
+    return replace(data, features=data.features[names])

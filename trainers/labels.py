@@ -107,6 +107,16 @@ class _Book:
         return entry_ms, entry_price, self.last_entry_ms, self.last_exit_ms, len(self.lots)
 
 
+def most_open_tickets(events: Iterable[Mapping[str, Any]]) -> int:
+    """The most market orders the bot held at once (1 for a bot that never held any more)."""
+    ordered = sorted(enumerate(events), key=lambda pair: (pair[1]["event_time_ms"], pair[0]))
+    book, most = _Book(), 1
+    for _, event in ordered:
+        book.apply(event)
+        most = max(most, len(book.lots))
+    return most
+
+
 STATE_COLUMNS = ("entry_ms", "entry_price", "last_entry_ms", "last_exit_ms", "open_tickets")
 # The state columns of an EA with no order open and none in its history.
 FLAT_STATE = dict(zip(STATE_COLUMNS, _Book().state(), strict=True))

@@ -98,7 +98,7 @@ def search_clone(
 
     def objective(trial: Any) -> float:
         options, kept = _suggest(trial, names, base, families)
-        subset = Dataset(data.features[kept], data.labels, data.time_ms)
+        subset = replace(data, features=data.features[kept])
         try:
             result = train_clone(subset, bot, name, options, **train_extra)
         except NotEnoughDataError as exc:

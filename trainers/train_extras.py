@@ -102,7 +102,7 @@ def review_weights(
     summary = result.summary()
     say(f"review weights: {summary['weighted_rows']} rows weighted, "
         f"{summary['label_overrides']} labels from a human")  # fmt: skip
-    return Dataset(data.features, labels, data.time_ms), result.weights, summary
+    return replace(data, labels=labels), result.weights, summary
 
 
 def stops_section(history: BotHistory, say: Say) -> Callable[[dict, Dataset], Mapping[str, Any]]:

@@ -58,6 +58,7 @@ public:
    double tpCoef[];
    string paritySymbols[];
    double parityWeights[];
+   int    maxTickets;        // orders the EA may hold on one side (a pyramid: above 1)
 };
 
 //--- Appends to a dynamic array; returns the new element's index.
@@ -127,6 +128,7 @@ void BcModelReset(BcModel &m)
    ArrayResize(m.tpCoef, 0);
    ArrayResize(m.paritySymbols, 0);
    ArrayResize(m.parityWeights, 0);
+   m.maxTickets = 1;
 }
 
 //+------------------------------------------------------------------+
@@ -255,6 +257,8 @@ void BcModelValue(BcModel &m, const string path, const string key, const string 
       BcPushString(m.paritySymbols, text);
    else if(path == "/risk_parity/weights/#")
       BcPushDouble(m.parityWeights, StringToDouble(text));
+   else if(path == "/max_tickets")
+      m.maxTickets = (int)StringToInteger(text);
 }
 
 //--- Thresholds come before or after classes in the file (keys are sorted): keep them by
@@ -402,6 +406,8 @@ string BcModelCheck(BcModel &m, const string &eaFeatures[])
    }
    if((m.hasSl && ArraySize(m.slCoef) != nf) || (m.hasTp && ArraySize(m.tpCoef) != nf))
       return "a stop regressor does not match the features";
+   if(m.maxTickets < 1)
+      return "max_tickets must be at least 1";
    if(m.family == "linear") {
       if(ArraySize(m.coef) != nc * nf || ArraySize(m.intercepts) != nc)
          return "linear coefficients do not match the classes and features";

@@ -94,9 +94,9 @@ void BcDecide(const double &proba[], const string &classes[], const double &thre
    uncertain = MathAbs(probability - threshold) <= margin;
 }
 
-//--- The orders for action when holding position (1 long, -1 short, 0 flat): "close",
-//--- "open_buy", "open_sell"; returns how many.
-int BcOrdersFor(const string action, int position, string &orders[])
+//--- The orders for action when holding position (1 long, -1 short, 0 flat) in tickets
+//--- orders, at most maxTickets on one side: "close", "open_buy", "open_sell"; returns how many.
+int BcOrdersFor(const string action, int position, int tickets, int maxTickets, string &orders[])
 {
    ArrayResize(orders, 0);
    if(action == "close") {
@@ -107,8 +107,11 @@ int BcOrdersFor(const string action, int position, string &orders[])
    if(action != "buy" && action != "sell")
       return 0;
    int side = action == "buy" ? 1 : -1;
-   if(position == side)
-      return 0;
+   if(position == side) {
+      if(tickets < maxTickets)
+         BcPushString(orders, "open_" + action);
+      return ArraySize(orders);
+   }
    if(position != 0)
       BcPushString(orders, "close");
    BcPushString(orders, "open_" + action);

@@ -639,7 +639,8 @@ void BcOnNewBar()
    bool uncertain;
    BcDecide(proba, g_models[first].classes, thresholds, UncertaintyMargin, action, probability, threshold, uncertain);
    string orders[];
-   int n = BcOrdersFor(action, BcPositionSide(MagicNumber), orders);
+   int n = BcOrdersFor(action, BcPositionSide(MagicNumber), BcOpenTickets(MagicNumber),
+                       g_models[first].maxTickets, orders);
    for(int i = 0; i < n; i++) {
       if(orders[i] == "close")
          BcClosePosition();
