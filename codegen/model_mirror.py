@@ -67,6 +67,8 @@ class MirroredModel:
     stack: list[int] = field(default_factory=list)
     depth: int = 0
     max_tickets: int = 1
+    break_even_distance: float = 0.0
+    trailing_distance: float = 0.0
     has_sl: bool = False
     has_tp: bool = False
     sl_intercept: float = 0.0
@@ -179,6 +181,8 @@ def _value(m: MirroredModel, path: str, key: str, text: str) -> None:
         m.pending_thresholds.append((key, _to_double(text)))
     elif path == "/max_tickets":
         m.max_tickets = int(_to_double(text))
+    elif path in ("/management/break_even_distance", "/management/trailing_distance"):
+        setattr(m, path.split("/")[2], _to_double(text))
     elif path in ("/stops/sl_distance/intercept", "/stops/tp_distance/intercept"):
         side = path.split("/")[2][:2]
         setattr(m, f"has_{side}", True)

@@ -22,6 +22,8 @@ and decision replay use this one, so a backtest trades as the EA would:
 - **Management** (`managed_stop`): break-even moves the stop to the open price once the
   position is ``break_even_pips`` in profit; trailing keeps it ``trailing_pips`` behind the
   price once it is that far in profit. A stop only ever moves towards profit.
+  ``break_even_pips`` and ``trailing_pips`` are the EA's inputs; left at 0, the model's own
+  (learned from its bot's stop moves, `trainers.stop_management`) apply (`managed_inputs`).
 
 Examples
 --------
@@ -44,7 +46,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -126,6 +128,21 @@ def decide_bar(
         return BarDecision("none", 0.0, 1.0, False)
     limit = float(thresholds.get(decided, 0.5))
     return BarDecision(best, p, limit, abs(p - limit) <= margin)
+
+
+def managed_inputs(model: Mapping[str, Any], inputs: StrategyInputs) -> StrategyInputs:
+    """``inputs`` with the model's learned break-even and trailing distances (its
+    ``management`` section, in price units) where the trader left the input at 0."""
+    learned = model.get("management") or {}
+    pips = {
+        field: learned[key] / inputs.pip_size
+        for field, key in (
+            ("break_even_pips", "break_even_distance"),
+            ("trailing_pips", "trailing_distance"),
+        )  # fmt: skip
+        if getattr(inputs, field) <= 0 and learned.get(key)
+    }
+    return replace(inputs, **pips)
 
 
 def orders_for(action: str, position: int, tickets: int = 1, max_tickets: int = 1) -> list[str]:

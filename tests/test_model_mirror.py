@@ -39,6 +39,7 @@ def _with_extras(document: dict) -> dict:
         "risk_parity": {"symbols": ["EURUSD", "GBPUSD"], "weights": [0.55, 0.45],
                         "covariance": [[1e-4, 2e-5], [2e-5, 2e-4]]},
         "max_tickets": 3,
+        "management": {"break_even_distance": 0.0012, "trailing_distance": None},
     }  # fmt: skip
 
 
@@ -62,6 +63,7 @@ def test_the_ea_reads_each_family_into_the_reference_evaluators_probabilities(rs
     assert not model.has_tp
     assert mirror.risk_weight(model, "GBPUSD") == pytest.approx(risk_weight(document, "GBPUSD"))
     assert model.max_tickets == max_tickets(document) == 3
+    assert (model.break_even_distance, model.trailing_distance) == (0.0012, 0.0)
     assert mirror.parse_model_text(dumps_model(result.document), EA_FEATURES).max_tickets == 1
 
 

@@ -83,3 +83,17 @@ def test_a_changed_rule_in_the_mql4_text_would_be_caught(mql4):
     wrong = one_line_functions(altered)["BcLotsFor"]
     inputs = strategy.StrategyInputs(min_lots=0.01, max_lots=0.1, lot_step=0.01)
     assert wrong(0.7, 0.5, 0.01, 0.1, 0.01, 1.0) != strategy.lots_for(0.7, 0.5, inputs)
+
+
+def test_the_learned_break_even_and_trailing_from_the_mql4_text_equal_the_reference(mql4):
+    """The EA's inputs win; left at 0, the model's learned distances apply, in pips."""
+    management = {"break_even_distance": 0.0015, "trailing_distance": None}
+    for be, trail in itertools.product([0.0, 12.0], [0.0, 30.0]):
+        inputs = strategy.StrategyInputs(break_even_pips=be, trailing_pips=trail)
+        used = strategy.managed_inputs({"management": management}, inputs)
+        got = (mql4["BcManagedPips"](be, 0.0015, inputs.pip_size),
+               mql4["BcManagedPips"](trail, 0.0, inputs.pip_size))  # fmt: skip
+        assert got == pytest.approx((used.break_even_pips, used.trailing_pips), rel=1e-12)
+        assert used.break_even_pips == pytest.approx(be or 15.0)
+        assert used.trailing_pips == trail
+    assert strategy.managed_inputs({}, strategy.StrategyInputs()) == strategy.StrategyInputs()

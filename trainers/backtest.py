@@ -20,7 +20,8 @@ Per bar ``j`` (the bars of the model's symbol and timeframe, oldest first):
    (bid for a buy; for a sell the ask, the bar's prices plus its spread), and fills at the
    level. When both stop loss and take profit lie inside one bar, the stop loss is assumed
    first: bars do not say which came first, so the cautious reading is taken.
-4. **Close**: break-even and trailing (`managed_stop`) move the stop once per bar, from the
+4. **Close**: break-even and trailing (`managed_stop`, at the inputs' distances or else the
+   first model's learned ones, `managed_inputs`) move the stop once per bar, from the
    bar's close. The EA does it on every tick; per bar is an approximation that moves stops
    later than it would (and never within the bar it happens in).
 
@@ -64,6 +65,7 @@ from botcopier.codegen.strategy import (
     ensemble_proba,
     ensemble_thresholds,
     lots_for,
+    managed_inputs,
     managed_stop,
     max_tickets,
     orders_for,
@@ -316,6 +318,7 @@ def run_backtest(
     trades: list[Trade] = []
     held: list[Trade] = []  # the open orders, oldest first, all on one side
     most = max_tickets(models[0])
+    management = managed_inputs(models[0], inputs.strategy)
     uncertain = 0
     decided: list[tuple[int, str]] = []
     last_entry_ms = last_exit_ms = -1
@@ -377,7 +380,7 @@ def run_backtest(
             bid = float(market.close[j])
             new_stop = managed_stop(trade.side, trade.open_price, trade.sl, bid=bid,
                                     ask=round(bid + market.spread[j], _PRICE_DIGITS),
-                                    inputs=inputs.strategy)  # fmt: skip
+                                    inputs=management)  # fmt: skip
             if new_stop is not None:
                 trade.sl = new_stop
     last = len(bars) - 1

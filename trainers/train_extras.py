@@ -8,7 +8,8 @@
 - **Review weights** (`sample_weights`): rows named in ``--uncertain-file`` or
   ``--replay-file`` weigh more; a human's label replaces the row's label.
 - **Stops** (``--regress-sl-tp``): ridge regressors of the bot's stop-loss and take-profit
-  distances at entry, on the model's own scaled features.
+  distances at entry, on the model's own scaled features; and the break-even and trailing
+  distances of its stop moves (`stop_management`).
 - **Risk parity** (``--risk-parity``): weights across the symbols whose bars the bot's EA
   sent, so each contributes equal risk.
 """
@@ -30,6 +31,7 @@ from botcopier.trainers.hardware import hardware_profile
 from botcopier.trainers.risk_parity import risk_parity
 from botcopier.trainers.sample_weights import sample_weights
 from botcopier.trainers.sources import BotHistory
+from botcopier.trainers.stop_management import learn_management
 from botcopier.trainers.stop_targets import entry_stops, fit_stop_regressors, stops_per_row
 
 Say = Callable[[str], None]
@@ -127,7 +129,10 @@ def stops_section(history: BotHistory, say: Say) -> Callable[[dict, Dataset], Ma
             else:
                 say(f"{target}: learned from {regressor['rows']} entries, "
                     f"rmse {regressor['rmse']:.6f}")  # fmt: skip
-        return {"stops": stops}
+        management = learn_management(history.events, history.bars)
+        for key, distance in management.items():
+            say(f"{key}: " + (f"{distance:g}" if distance else "none learned"))
+        return {"stops": stops, "management": management}
 
     return post_fit
 

@@ -59,6 +59,9 @@ public:
    string paritySymbols[];
    double parityWeights[];
    int    maxTickets;        // orders the EA may hold on one side (a pyramid: above 1)
+   // The bot's own stop moves (price distances, 0: not learned): see BcModelBreakEvenPips.
+   double breakEvenDistance;
+   double trailingDistance;
 };
 
 //--- Appends to a dynamic array; returns the new element's index.
@@ -129,6 +132,8 @@ void BcModelReset(BcModel &m)
    ArrayResize(m.paritySymbols, 0);
    ArrayResize(m.parityWeights, 0);
    m.maxTickets = 1;
+   m.breakEvenDistance = 0.0;
+   m.trailingDistance = 0.0;
 }
 
 //+------------------------------------------------------------------+
@@ -259,6 +264,10 @@ void BcModelValue(BcModel &m, const string path, const string key, const string 
       BcPushDouble(m.parityWeights, StringToDouble(text));
    else if(path == "/max_tickets")
       m.maxTickets = (int)StringToInteger(text);
+   else if(path == "/management/break_even_distance")
+      m.breakEvenDistance = StringToDouble(text);
+   else if(path == "/management/trailing_distance")
+      m.trailingDistance = StringToDouble(text);
 }
 
 //--- Thresholds come before or after classes in the file (keys are sorted): keep them by

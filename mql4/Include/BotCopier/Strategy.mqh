@@ -57,6 +57,13 @@ double BcManagedStop(int side, double openPrice, double stop, double bid, double
    return BcImprovedStop(side, NormalizeDouble(BcCandidateStop(side, openPrice, bid, ask, breakEvenPips, trailingPips, pipSize), 8), stop);
 }
 
+//--- The break-even or trailing pips in use: the trader's input, or when it is 0 the model's
+//--- learned distance (price units, 0: none) in pips.
+double BcManagedPips(double inputPips, double learnedDistance, double pipSize)
+{
+   return inputPips > 0.0 ? inputPips : (learnedDistance > 0.0 ? learnedDistance / pipSize : 0.0);
+}
+
 //--- A stop level at distance from entry (0 distance: no stop).
 double BcStopLevel(int side, double entry, double distance, bool isStopLoss)
 {

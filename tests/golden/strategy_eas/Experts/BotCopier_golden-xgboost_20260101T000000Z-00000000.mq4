@@ -42,8 +42,8 @@ input double MinLots             = 0.01;        // Lots at the threshold
 input double MaxLots             = 0.10;        // Lots at probability 1
 input double StopLossPips        = 0;           // Used when the model has no stop regressor; 0 = none
 input double TakeProfitPips      = 0;           // Used when the model has no target regressor; 0 = none
-input double BreakEvenPips       = 0;           // Move the stop to the open price after this profit; 0 = off
-input double TrailingPips        = 0;           // Trail the stop this far behind after this profit; 0 = off
+input double BreakEvenPips       = 0;           // Move the stop to the open price after this profit; 0 = the model's, if learned
+input double TrailingPips        = 0;           // Trail the stop this far behind after this profit; 0 = the model's, if learned
 input int    Slippage            = 3;           // Points
 input int    MaxOrderRetries     = 3;           // Attempts for a requote or busy server
 input double UncertaintyMargin   = 0.05;        // Decisions this close to the threshold are flagged for labelling
@@ -718,7 +718,14 @@ void BcClosePosition()
 //--- Break-even and trailing on every tick: the stop only ever moves towards profit.
 void BcManageStops()
 {
-   if(BreakEvenPips <= 0 && TrailingPips <= 0)
+   double breakEven = BreakEvenPips, trailing = TrailingPips;
+   if(g_modelCount > 0) {
+      // The model that opened the position (the router's arm), else the first.
+      int model = g_openArm >= 0 && g_openArm < g_modelCount ? g_openArm : 0;
+      breakEven = BcManagedPips(BreakEvenPips, g_models[model].breakEvenDistance, g_pipSize);
+      trailing = BcManagedPips(TrailingPips, g_models[model].trailingDistance, g_pipSize);
+   }
+   if(breakEven <= 0 && trailing <= 0)
       return;
    for(int i = OrdersTotal() - 1; i >= 0; i--) {
       if(!OrderSelect(i, SELECT_BY_POS, MODE_TRADES))
@@ -726,7 +733,7 @@ void BcManageStops()
       if(OrderMagicNumber() != MagicNumber || OrderSymbol() != Symbol() || OrderType() > OP_SELL)
          continue;
       int side = OrderType() == OP_BUY ? 1 : -1;
-      double stop = BcManagedStop(side, OrderOpenPrice(), OrderStopLoss(), Bid, Ask, BreakEvenPips, TrailingPips, g_pipSize);
+      double stop = BcManagedStop(side, OrderOpenPrice(), OrderStopLoss(), Bid, Ask, breakEven, trailing, g_pipSize);
       if(stop == 0.0)
          continue;
       ResetLastError();
