@@ -59,7 +59,12 @@ def load_history(settings: Settings, args: argparse.Namespace, say: Say) -> BotH
         if not (args.bars and args.events):
             raise NotEnoughDataError("--bars and --events go together")
         return history_from_files(
-            args.bars, args.events, account=args.account, magic=args.magic, symbol=args.symbol
+            args.bars,
+            args.events,
+            account=args.account,
+            magic=args.magic,
+            symbol=args.symbol,
+            say=say,
         )
     if args.account is None or args.magic is None:
         raise NotEnoughDataError("say which bot: --account and --magic (or --bars and --events)")
