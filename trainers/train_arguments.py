@@ -26,6 +26,17 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     split = parser.add_argument_group("split (by time)")
     split.add_argument("--validation", type=float, default=0.15, help="share (default 0.15)")
     split.add_argument("--test", type=float, default=0.3, help="share scored only (default 0.3)")
+    split.add_argument(
+        "--train-until",
+        metavar="TIME",
+        help="train on the bars opening before TIME (MT4 or ISO time, or a date), instead of "
+        "the shares; the last --validation share of them tunes the thresholds",
+    )
+    split.add_argument(
+        "--test-from",
+        metavar="TIME",
+        help="score the bars opening at or after TIME (default: --train-until)",
+    )
     fit = parser.add_argument_group("estimator")
     fit.add_argument(
         "--model",
