@@ -340,13 +340,20 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
 
 
+def _env_paths(environ: Mapping[str, str]) -> dict[tuple[str, ...], str]:
+    """Each BOTCOPIER_SECTION__FIELD[__KEY] variable's place in the settings, and its name."""
+    return {
+        tuple(name[len(ENV_PREFIX) :].lower().split(ENV_NESTED_DELIMITER)): name
+        for name in environ
+        if name.startswith(ENV_PREFIX) and name != ENV_CONFIG_FILE
+    }
+
+
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     """BOTCOPIER_SECTION__FIELD[__KEY] variables as nested dicts."""
     nested: dict[str, Any] = {}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == ENV_CONFIG_FILE:
-            continue
-        path = name[len(ENV_PREFIX) :].lower().split(ENV_NESTED_DELIMITER)
+    for path, name in _env_paths(environ).items():
+        value = environ[name]
         node = nested
         for part in path[:-1]:
             node = node.setdefault(part, {})
@@ -399,7 +406,24 @@ def load_settings(
         return Settings.model_validate(data)
     except ValidationError as exc:
         origin = f" (from {path} and BOTCOPIER_* variables)" if path else ""
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        variables = _env_paths(environ)
+        problems = "; ".join(_problem(err, variables) for err in exc.errors())
         raise ConfigError(f"invalid configuration{origin}: {problems}") from exc
+
+
+def _problem(error: Mapping[str, Any], variables: Mapping[tuple[str, ...], str]) -> str:
+    """One validation error, naming the environment variable it came from, if one did: a
+    stray ``BOTCOPIER_PYTHON`` reads as ``python: Extra inputs…``, which names no variable."""
+    loc = tuple(str(part) for part in error["loc"])
+    where = ".".join(loc)
+    # The variable that set this value, or a section above it (BOTCOPIER_BRIDGE__TOKENS__X).
+    name = next((variables[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in variables), None)
+    if name is None:
+        return f"{where}: {error['msg']}"
+    if error["type"] == "extra_forbidden":
+        return (
+            f"environment variable {name} is not a setting ({where}: {error['msg']}); "
+            f"settings are {ENV_PREFIX}<SECTION>{ENV_NESTED_DELIMITER}<FIELD>, "
+            f"e.g. {ENV_PREFIX}BROKER{ENV_NESTED_DELIMITER}PORT"
+        )
+    return f"{where} (environment variable {name}): {error['msg']}"

@@ -10,11 +10,12 @@ import logging
 from typing import Any
 
 from botcopier.config import Settings
+from botcopier.streams.client_logs import ClientLogger
 
 # librdkafka logs go through Python's logging (not straight to stderr) so services keep one
 # log stream; level 4 (warning) drops the connection chatter.
 _KAFKA_LOGGER = logging.getLogger("botcopier.kafka")
-_COMMON: dict[str, Any] = {"logger": _KAFKA_LOGGER, "log_level": 4}
+_LOG_LEVEL = 4
 
 _PRODUCER_DEFAULTS: dict[str, Any] = {
     "compression.type": "lz4",
@@ -34,7 +35,12 @@ _CONSUMER_DEFAULTS: dict[str, Any] = {
 
 
 def _base(settings: Settings) -> dict[str, Any]:
-    return {"bootstrap.servers": settings.bootstrap_servers(), **_COMMON}
+    # One ClientLogger per client: its grace for a loading coordinator starts with the client.
+    return {
+        "bootstrap.servers": settings.bootstrap_servers(),
+        "logger": ClientLogger(_KAFKA_LOGGER),
+        "log_level": _LOG_LEVEL,
+    }
 
 
 def admin_config(settings: Settings) -> dict[str, Any]:

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from botcopier.cli import main
 from botcopier.config import ENV_CONFIG_FILE, load_settings
 from botcopier.exceptions import ConfigError
 
@@ -51,6 +52,28 @@ def test_unknown_key_is_refused(tmp_path):
     config.write_text("[broker]\nprot = 1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"broker\.prot"):
         load_settings(config, environ={})
+
+
+def test_an_unknown_variable_is_refused_by_its_name(monkeypatch, capsys):
+    with pytest.raises(ConfigError) as refused:
+        load_settings(environ={"BOTCOPIER_PYTHON": "/usr/bin/python3"})
+    message = str(refused.value)
+    assert "environment variable BOTCOPIER_PYTHON is not a setting" in message
+    assert "BOTCOPIER_<SECTION>__<FIELD>" in message
+    # A misspelt field of a real section is named too, and so is a bad value's variable.
+    with pytest.raises(ConfigError, match="variable BOTCOPIER_BROKER__PROT is not a setting"):
+        load_settings(environ={"BOTCOPIER_BROKER__PROT": "1"})
+    with pytest.raises(
+        ConfigError, match=r"broker\.port \(environment variable BOTCOPIER_BROKER__PORT\)"
+    ):
+        load_settings(environ={"BOTCOPIER_BROKER__PORT": "not-a-port"})
+    # Every command stops on it with that one line, not a traceback.
+    monkeypatch.setenv("BOTCOPIER_PYTHON", "/usr/bin/python3")
+    assert main(["config", "show"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("botcopier: error: invalid configuration: environment variable "
+                          "BOTCOPIER_PYTHON is not a setting")  # fmt: skip
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_broken_toml_and_missing_file_are_clear_errors(tmp_path):

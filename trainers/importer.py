@@ -56,7 +56,15 @@ from botcopier.trainers.seed_csv import CsvTable, RowProblem, SeedFileError, ope
 from botcopier.trainers.seed_logs import ImportOptions, LogKind, Mapped, MetricLog, TradeLog
 from botcopier.trainers.seed_market import BarLog, TickLog
 
-__all__ = ["ImportCheck", "ImportOptions", "RowProblem", "check_files", "publish", "run_import"]
+__all__ = [
+    "ImportCheck",
+    "ImportOptions",
+    "RowProblem",
+    "check_files",
+    "publish",
+    "read_records",
+    "run_import",
+]
 
 Say = Callable[[str], None]
 KINDS: dict[str, type[LogKind]] = {k.name: k for k in (TradeLog, MetricLog, TickLog, BarLog)}
@@ -160,6 +168,24 @@ class _Pass:
                 path, item.line, f"event_id {event_id!r} again: the same event as {where}"
             )
         return item
+
+
+def read_records(
+    path: str | Path, kind: str, options: ImportOptions
+) -> tuple[list[Mapped], list[RowProblem]]:
+    """One file's rows checked as the first pass checks them, for a reader that needs no
+    Kafka (`botcopier train --events`): its good records and its bad rows.
+
+    Raises
+    ------
+    SeedFileError
+        When the whole file cannot be read (no header, required columns missing, …).
+    """
+    records: list[Mapped] = []
+    problems: list[RowProblem] = []
+    for _log, item in _Pass(kind, options).scan(FileCheck(Path(path))):
+        (problems if isinstance(item, RowProblem) else records).append(item)
+    return records, problems
 
 
 def check_files(

@@ -9,7 +9,6 @@ it again) and reads anything else whole.
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -21,7 +20,7 @@ import pandas as pd
 from botcopier.bridge.simulator.exceptions import MarketDataError
 from botcopier.bridge.simulator.market import bar_column_indexes, parse_time_ms
 from botcopier.trainers.dataset import NotEnoughDataError
-from botcopier.trainers.sources import read_events_file, typed_event
+from botcopier.trainers.sources import json_line_events, read_events_file
 
 # A list of events, or (streamed) a callable giving them afresh per pass, in time order.
 Events = Sequence[Mapping[str, Any]] | Callable[[], Iterable[Mapping[str, Any]]]
@@ -170,22 +169,13 @@ def _json_line_events(
 ) -> Iterator[dict[str, Any]]:
     """The bot's events in a JSON-lines file, one at a time, as `read_events_file` reads them
     and `history_from_files` picks them."""
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                event = typed_event(json.loads(line))
-            except (json.JSONDecodeError, ValueError, AttributeError) as exc:
-                raise NotEnoughDataError(f"{path}:{number}: not a trade event: {exc}") from exc
-            if not {"event_time_ms", "action"} <= event.keys():
-                raise NotEnoughDataError(f"{path}:{number}: lacks event_time_ms or action")
-            if magic is not None and event.get("magic") != magic:
-                continue
-            if account is not None and event.get("account") not in (account, None):
-                continue
-            if symbol is None or event.get("symbol") in (symbol, None):
-                yield event
+    for event in json_line_events(path):
+        if magic is not None and event.get("magic") != magic:
+            continue
+        if account is not None and event.get("account") not in (account, None):
+            continue
+        if symbol is None or event.get("symbol") in (symbol, None):
+            yield event
 
 
 def file_events(args: argparse.Namespace, say) -> tuple[Events, dict[str, Any], int, Any]:
@@ -199,7 +189,9 @@ def file_events(args: argparse.Namespace, say) -> tuple[Events, dict[str, Any], 
             if e.get("symbol")
         )
     else:
-        everything = read_events_file(path)
+        everything = read_events_file(
+            path, account=args.account, magic=args.magic, symbol=args.symbol, say=say
+        )
         symbols = Counter(e["symbol"] for e in everything if e.get("symbol"))
     symbol = args.symbol or (symbols.most_common(1)[0][0] if symbols else None)
     if symbol is None:

@@ -7,8 +7,9 @@ from. The bot's events are those keyed ``account:magic``; its bars are the Bar r
 its symbol sent by the EA that reported its trades (several EAs may each send their own
 broker's bars of one symbol), one per open time.
 
-From files: bars in any MT4 bars CSV that `read_bars_csv` reads, events as JSON lines or a
-CSV with TradeEvent's field names.
+From files: bars in any MT4 bars CSV that `read_bars_csv` reads; events as JSON lines, a
+CSV with TradeEvent's field names, or any trade log `botcopier import` reads (the seed's
+``trades_raw.csv``), parsed and checked by the importer's own code.
 
 Examples
 --------
@@ -26,7 +27,7 @@ import dataclasses
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ from botcopier.schemas.exceptions import DecodeError
 from botcopier.streams.clients import consumer_config
 from botcopier.streams.topics import topic as topic_spec
 from botcopier.trainers.dataset import NotEnoughDataError
+from botcopier.trainers.importer import read_records
+from botcopier.trainers.seed_csv import SeedFileError, open_table
+from botcopier.trainers.seed_logs import ImportOptions
 
 _NUMERIC_EVENT_FIELDS = (
     "event_time_ms account magic ticket parent_ticket open_time_ms close_time_ms seq"
@@ -200,26 +204,89 @@ def typed_event(row: Mapping[str, Any]) -> dict[str, Any]:
     return event
 
 
-def read_events_file(path: Path) -> list[dict[str, Any]]:
-    """TradeEvent dicts from JSON lines (``.jsonl``/``.json``) or a CSV with their fields."""
+def read_events_file(
+    path: Path,
+    *,
+    account: int | None = None,
+    magic: int | None = None,
+    symbol: str | None = None,
+    say: Callable[[str], None] = lambda line: None,
+) -> list[dict[str, Any]]:
+    """TradeEvent dicts from JSON lines (``.jsonl``/``.json``), a CSV with their field names,
+    or any trade log `botcopier import` reads (the seed's ``trades_raw.csv`` in each of its
+    column sets), through the importer's own parser and checks.
+
+    A seed log's bad rows are reported on ``say`` and skipped, as the import skips them, so
+    training from the file and from what its import published learn the same events.
+    ``account``, ``magic`` and ``symbol`` stand in for columns a seed log lacks.
+
+    Raises
+    ------
+    SeedFileError
+        When the file is not a trade log: the one line says where and why.
+    """
     path = Path(path)
+    if path.suffix in (".jsonl", ".json", ".ndjson"):
+        return _json_events(path)
+    with open_table(path) as table:
+        own_fields = {"event_time_ms", "action"} <= set(table.columns)
+    if own_fields:
+        return _own_csv_events(path)
+    options = ImportOptions(account=account, magic=magic, symbol=symbol)
+    records, problems = read_records(path, "trades", options)
+    for problem in problems:
+        say(str(problem))
+    if problems:
+        say(f"{path.name}: {len(problems)} bad rows skipped, as `botcopier import` skips them")
+    return [item.record for item in records]
+
+
+def _json_events(path: Path) -> list[dict[str, Any]]:
+    return list(json_line_events(path))
+
+
+def json_line_events(path: Path) -> Iterator[dict[str, Any]]:
+    """The TradeEvent dicts of a JSON-lines file, one at a time (`lite` streams them)."""
+    with Path(path).open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                event = typed_event(json.loads(line))
+            except (json.JSONDecodeError, ValueError, AttributeError) as exc:
+                raise SeedFileError(path, line_number, f"not a trade event: {exc}") from None
+            if not {"event_time_ms", "action"} <= event.keys():
+                raise SeedFileError(
+                    path, line_number, "a trade event lacks event_time_ms or action"
+                )
+            yield event
+
+
+def _own_csv_events(path: Path) -> list[dict[str, Any]]:
+    """A CSV whose header is TradeEvent's field names (what `botcopier export` writes)."""
     events = []
-    with path.open(encoding="utf-8", newline="") as handle:
-        if path.suffix in (".jsonl", ".json", ".ndjson"):
-            for line_number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    events.append(typed_event(json.loads(line)))
-                except (json.JSONDecodeError, ValueError, AttributeError) as exc:
-                    raise ValueError(f"{path}:{line_number}: not a trade event: {exc}") from exc
-        else:
-            for row in csv.DictReader(handle):
-                events.append(typed_event(row))
-    missing = [i for i, e in enumerate(events) if not {"event_time_ms", "action"} <= set(e)]
-    if missing:
-        raise ValueError(f"{path}: event {missing[0] + 1} lacks event_time_ms or action")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            try:
+                event = typed_event(row)
+            except ValueError as exc:
+                raise SeedFileError(path, reader.line_num, f"not a trade event: {exc}") from None
+            if event["event_time_ms"] is None or event["action"] is None:
+                raise SeedFileError(path, reader.line_num, "event_time_ms or action is empty")
+            events.append(event)
     return events
+
+
+def _one_bot(events: list[dict[str, Any]], path: Path) -> None:
+    """Refuse a file holding several bots' trades when no option said which bot to train."""
+    bots = sorted({(e.get("account"), e.get("magic")) for e in events}, key=str)
+    if len(bots) > 1:
+        named = ", ".join(f"{a}:{m}" for a, m in bots[:5]) + (" …" if len(bots) > 5 else "")
+        raise NotEnoughDataError(
+            f"{path} holds the trades of {len(bots)} bots (account:magic {named}): "
+            "say which with --magic (and --account)"
+        )
 
 
 def history_from_files(
@@ -229,16 +296,18 @@ def history_from_files(
     account: int | None = None,
     magic: int | None = None,
     symbol: str | None = None,
+    say: Callable[[str], None] = lambda line: None,
 ) -> BotHistory:
     from botcopier.bridge.simulator.market import read_bars_csv
 
-    events = read_events_file(events_path)
+    events = read_events_file(events_path, account=account, magic=magic, symbol=symbol, say=say)
     if magic is not None:
         events = [e for e in events if e.get("magic") == magic]
     if account is not None:
         events = [e for e in events if e.get("account") in (account, None)]
     if not events:
         raise NotEnoughDataError(f"no trade events of the bot in {events_path}")
+    _one_bot(events, Path(events_path))
     symbol = symbol or _most_common((e.get("symbol") for e in events), "symbol")
     records = [dataclasses.asdict(b) for b in read_bars_csv(bars_path, symbol=symbol)]
     bars = pick_bars(records, symbol=symbol)

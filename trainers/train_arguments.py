@@ -18,10 +18,25 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--symbol", help="default: the symbol the bot traded most")
     source.add_argument("--timeframe", type=int, help="bar minutes (default: the most common)")
     source.add_argument("--bars", type=Path, help="MT4 bars CSV instead of Kafka")
-    source.add_argument("--events", type=Path, help="trade events (JSON lines or CSV)")
+    source.add_argument(
+        "--events",
+        type=Path,
+        help="trade events: JSON lines, CSV, or any trades log `import` reads (trades_raw.csv)",
+    )
     split = parser.add_argument_group("split (by time)")
     split.add_argument("--validation", type=float, default=0.15, help="share (default 0.15)")
     split.add_argument("--test", type=float, default=0.3, help="share scored only (default 0.3)")
+    split.add_argument(
+        "--train-until",
+        metavar="TIME",
+        help="train on the bars opening before TIME (MT4 or ISO time, or a date), instead of "
+        "the shares; the last --validation share of them tunes the thresholds",
+    )
+    split.add_argument(
+        "--test-from",
+        metavar="TIME",
+        help="score the bars opening at or after TIME (default: --train-until)",
+    )
     fit = parser.add_argument_group("estimator")
     fit.add_argument(
         "--model",

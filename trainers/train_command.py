@@ -49,6 +49,7 @@ from botcopier.trainers.train_extras import (
     risk_parity_section,
     stops_section,
 )
+from botcopier.trainers.windows import bar_time_ms, describe_windows, windowed
 
 Say = Callable[[str], None]
 TIMING_WINDOW_BARS = 5  # a clone entry this many bars from the bot's still counts as it
@@ -59,7 +60,12 @@ def load_history(settings: Settings, args: argparse.Namespace, say: Say) -> BotH
         if not (args.bars and args.events):
             raise NotEnoughDataError("--bars and --events go together")
         return history_from_files(
-            args.bars, args.events, account=args.account, magic=args.magic, symbol=args.symbol
+            args.bars,
+            args.events,
+            account=args.account,
+            magic=args.magic,
+            symbol=args.symbol,
+            say=say,
         )
     if args.account is None or args.magic is None:
         raise NotEnoughDataError("say which bot: --account and --magic (or --bars and --events)")
@@ -72,6 +78,30 @@ def load_history(settings: Settings, args: argparse.Namespace, say: Say) -> BotH
         timeframe_minutes=args.timeframe,
         progress=say,
     )
+
+
+def with_windows(
+    args: argparse.Namespace, history: BotHistory, data: Dataset, say: Say
+) -> tuple[argparse.Namespace, Dataset]:
+    """The rows to use and ``args`` with the shares that cut them by ``--train-until`` /
+    ``--test-from`` (or as given), after printing the exact windows."""
+    dates = {
+        name: bar_time_ms(f"--{name.replace('_', '-')}", getattr(args, name))
+        for name in ("train_until", "test_from")
+        if getattr(args, name, None)
+    }
+    windows = windowed(
+        data,
+        last_bar_ms=int(history.bars["time_ms"].max()),
+        validation=args.validation,
+        test=args.test,
+        train_until_ms=dates.get("train_until"),
+        test_from_ms=dates.get("test_from"),
+    )
+    for line in describe_windows(windows):
+        say(f"window: {line}")
+    shares = {"validation": windows.validation, "test": windows.test}
+    return argparse.Namespace(**{**vars(args), **shares}), windows.data
 
 
 def options_from(args: argparse.Namespace, family: str) -> TrainOptions:
@@ -142,6 +172,8 @@ def run_evaluate(settings: Settings, args: argparse.Namespace, say: Say) -> int:
     history = load_history(settings, args, say)
     data = build_dataset(history.bars, history.events, CANDIDATE_FEATURES)
     say(f"{len(history.bars)} bars, {len(history.events)} events, {len(data)} usable bars")
+    if not getattr(args, "decisions", None):
+        args, data = with_windows(args, history, data, say)
     if getattr(args, "decisions", None):
         from botcopier.trainers.decision_log import read_decision_log
         from botcopier.trainers.decision_scores import pair_decisions
@@ -226,6 +258,11 @@ def _previous_model(out: Path, name: str, explicit: Path | None) -> dict[str, An
 
 def run_train(settings: Settings, args: argparse.Namespace, say: Say) -> int:
     if getattr(args, "lite_mode", False) or lite_by_machine(args, say):
+        if args.train_until or args.test_from:
+            raise NotEnoughDataError(
+                "--train-until and --test-from cut the batch trainer's bars; the lite trainer "
+                "streams them and splits by --validation and --test shares only"
+            )
         from botcopier.trainers.lite import run_train_lite
 
         return run_train_lite(settings, args, say)
@@ -255,6 +292,7 @@ def run_train(settings: Settings, args: argparse.Namespace, say: Say) -> int:
         )
         say(f"continuing {previous['version']}: {len(data)} bars after its training data")
         extra["previous"] = previous
+    args, data = with_windows(args, history, data, say)
     family = args.family or (previous["estimator"]["family"] if previous else "auto")
     profile, options = machine_mode(args, options_from(args, family), say)
     data, weights, weight_summary = review_weights(args, data, bot["timeframe_minutes"], say)

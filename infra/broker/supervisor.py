@@ -26,6 +26,8 @@ STATE_FILE = "broker.json"
 LOG_FILE = "broker.log"
 _POLL_S = 0.25
 _KILL_WAIT_S = 10.0
+# How long a dead broker may wait for its parent to collect it before `stop` says so.
+_REAP_WAIT_S = 10.0
 
 # Popen objects of brokers this process started, so stop() can reap them (no zombies).
 _children: dict[int, subprocess.Popen] = {}
@@ -218,8 +220,38 @@ def stop(settings: Settings, progress: Progress) -> bool:
         if not _wait_until_gone(state, _KILL_WAIT_S):
             raise BrokerError(f"broker process group {state.pid} survived SIGKILL")
     _state_path(settings).unlink(missing_ok=True)
-    progress("stopped")
+    parent = _wait_until_reaped(state, _REAP_WAIT_S)
+    if parent is None:
+        progress("stopped")
+    else:
+        progress(f"stopped (pid {state.pid} has exited; its parent, pid {parent}, "
+                 "has not collected it yet)")  # fmt: skip
     return True
+
+
+def _wait_until_reaped(state: BrokerState, timeout_s: float) -> int | None:
+    """Wait until the broker's pid has left the process table; None once it has, else the
+    pid of the parent that has not collected it.
+
+    A dead broker whose `broker start` ran in another process is a zombie until init
+    collects it, which some inits do seconds later: until then `ps`, `pgrep` and `kill -0`
+    still see a JVM, so "stopped" waits for that too.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        _reap(state.pid)
+        try:
+            process = psutil.Process(state.pid)
+            if abs(process.create_time() - state.create_time) >= 1.0:
+                return None  # the pid was collected and is someone else's now
+            parent = process.ppid()
+        except psutil.NoSuchProcess:
+            return None
+        if parent == os.getpid() and state.pid not in _children:
+            return None  # a child this process started by other means: its owner reaps it
+        if time.monotonic() >= deadline:
+            return parent
+        time.sleep(0.05)
 
 
 def _wait_until_gone(state: BrokerState, timeout_s: float) -> bool:
